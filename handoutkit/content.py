@@ -1,0 +1,311 @@
+"""Load and validate handout content: TOML metadata and Markdown text.
+
+Every reader here appends to a list of problems instead of raising, so one run
+reports everything that is wrong with the inputs, each with file and line.
+
+A format's Markdown file looks like this:
+
+    # Optional title for this format only
+    Intro paragraph.
+    ## A section heading {#section-id}
+    @include warning-signs        <- the text of partials/warning-signs.md
+    @sources                      <- the numbered list of handout.toml's sources
+"""
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import markdown
+from markupsafe import Markup
+
+from .errors import Problem
+from .formats import FORMATS
+from .model import Control, Handout, Section, Source, Text
+
+MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
+HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", "status",
+                "approver", "approved_on", "formats", "sources"}
+SOURCE_KEYS = {"short", "authors", "title", "journal", "year", "doi", "pmid", "url"}
+META_KEYS = {"title", "subtitle"}
+STATUSES = ("draft", "approved")
+
+SECTION_RE = re.compile(r"^##\s+(?P<heading>.+?)\s*\{#(?P<id>[a-z0-9-]+)\}\s*$")
+DIRECTIVE_RE = re.compile(r"^@(?P<name>[a-z]+)(?:\s+(?P<arg>\S+))?\s*$")
+PARTIAL_NAME_RE = re.compile(r"^[a-z0-9-]+$")
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of Markdown and where it came from (partials keep their own file)."""
+
+    text: str
+    path: Path
+    number: int
+
+
+# --- TOML -------------------------------------------------------------------
+
+def read_toml(path: Path, problems: list) -> dict | None:
+    """Parse a TOML file; a syntax error becomes a problem with its line."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(Problem(path, "file is missing"))
+    except UnicodeDecodeError:
+        problems.append(Problem(path, "file is not UTF-8 text", "save it as UTF-8"))
+    except tomllib.TOMLDecodeError as error:
+        found = re.search(r"\(at line (\d+)", str(error))
+        message = re.sub(r"\s*\(at line.*\)", "", str(error))
+        problems.append(Problem(path, f"TOML syntax error: {message}",
+                                "see https://toml.io for the syntax",
+                                int(found.group(1)) if found else None))
+    return None
+
+
+def line_of(path: Path, key: str) -> int | None:
+    """The line where `key = ...` is first set, to point authors at it."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    pattern = re.compile(rf"^\s*(\[+\s*)?{re.escape(key)}\b")
+    return next((n for n, text in enumerate(lines, 1) if pattern.match(text)), None)
+
+
+def check_keys(data: dict, allowed: set, path: Path, where: str, problems: list) -> None:
+    """Report every key the schema does not know (a typo would be ignored otherwise)."""
+    for key in sorted(set(data) - allowed):
+        problems.append(Problem(path, f"unknown key '{key}'{where}",
+                                f"allowed keys: {', '.join(sorted(allowed))}", line_of(path, key)))
+
+
+def require(data: dict, key: str, kind: type, path: Path, problems: list, where: str = ""):
+    """Return data[key] when it is present and of the right type, else report it."""
+    value = data.get(key)
+    if value is None:
+        problems.append(Problem(path, f"missing required key '{key}'{where}",
+                                f"add `{key} = ...`"))
+    elif not isinstance(value, kind) or (kind is str and not value.strip()):
+        problems.append(Problem(path, f"'{key}'{where} must be a {kind.__name__}, got {value!r}",
+                                line=line_of(path, key)))
+        return None
+    return value
+
+
+# --- handout.toml -------------------------------------------------------------
+
+def load_handout(folder: Path, problems: list) -> Handout | None:
+    """Read a handout's handout.toml and list its languages."""
+    path = folder / "handout.toml"
+    data = read_toml(path, problems)
+    if data is None:
+        return None
+    before = len(problems)
+    check_keys(data, HANDOUT_KEYS, path, "", problems)
+    handout_id = require(data, "id", str, path, problems)
+    if handout_id and handout_id != folder.name:
+        problems.append(Problem(path, f"id '{handout_id}' differs from the folder name '{folder.name}'",
+                                "make them the same", line_of(path, "id")))
+    source_lang = require(data, "source_lang", str, path, problems)
+    control = parse_control(data, path, problems)
+    sections = parse_format_sections(data, path, problems)
+    languages = tuple(sorted(p.name for p in folder.iterdir() if (p / "meta.toml").is_file()))
+    if source_lang and source_lang not in languages:
+        problems.append(Problem(path, f"source language '{source_lang}' has no folder {source_lang}/ with a meta.toml",
+                                line=line_of(path, "source_lang")))
+    if len(problems) > before:
+        return None
+    return Handout(handout_id, folder, source_lang, control, sections, languages)
+
+
+def parse_control(data: dict, path: Path, problems: list) -> Control | None:
+    """Version, review dates, status and sources: the document control block."""
+    version = require(data, "version", str, path, problems)
+    reviewed = require(data, "last_reviewed", date, path, problems)
+    next_review = require(data, "next_review", date, path, problems)
+    status = require(data, "status", str, path, problems)
+    if reviewed and next_review and next_review <= reviewed:
+        problems.append(Problem(path, "next_review must be after last_reviewed",
+                                line=line_of(path, "next_review")))
+    if status and status not in STATUSES:
+        problems.append(Problem(path, f"status '{status}' is not one of {', '.join(STATUSES)}",
+                                line=line_of(path, "status")))
+    approver, approved_on = data.get("approver", ""), data.get("approved_on")
+    if status == "approved":
+        approver = require(data, "approver", str, path, problems, " (an approved handout names its reviewer)")
+        approved_on = require(data, "approved_on", date, path, problems, " (the date of approval)")
+    sources = parse_sources(data.get("sources", []), path, problems)
+    if None in (version, reviewed, next_review, status):
+        return None
+    return Control(version, reviewed, next_review, status, approver or "", approved_on, sources)
+
+
+def parse_sources(items, path: Path, problems: list) -> tuple[Source, ...]:
+    """Each [[sources]] entry needs a label, authors and a DOI, PMID or URL."""
+    if not isinstance(items, list) or not items:
+        problems.append(Problem(path, "no [[sources]] listed", "every handout names its sources"))
+        return ()
+    sources = []
+    for number, item in enumerate(items, 1):
+        where = f" in [[sources]] entry {number}"
+        check_keys(item, SOURCE_KEYS, path, where, problems)
+        short = require(item, "short", str, path, problems, where)
+        authors = require(item, "authors", str, path, problems, where)
+        if not any(item.get(k) for k in ("doi", "pmid", "url")):
+            problems.append(Problem(path, f"no doi, pmid or url{where}", "readers must be able to find it"))
+        if short and authors:
+            sources.append(Source(**{k: item[k] for k in SOURCE_KEYS if k in item}))
+    return tuple(sources)
+
+
+def parse_format_sections(data: dict, path: Path, problems: list) -> dict[str, tuple[str, ...]]:
+    """[formats.<name>] sections = [...]: which formats exist and what they must contain."""
+    formats = data.get("formats")
+    if not isinstance(formats, dict) or not formats:
+        problems.append(Problem(path, "no [formats.<name>] tables", f"known formats: {', '.join(FORMATS)}"))
+        return {}
+    result = {}
+    for name, table in formats.items():
+        if name not in FORMATS:
+            problems.append(Problem(path, f"unknown format '{name}'", f"known formats: {', '.join(FORMATS)}",
+                                    line_of(path, f"formats.{name}")))
+            continue
+        ids = table.get("sections") if isinstance(table, dict) else None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            problems.append(Problem(path, f"[formats.{name}] needs `sections = [\"id\", ...]`",
+                                    line=line_of(path, f"formats.{name}")))
+            continue
+        result[name] = tuple(ids)
+    return result
+
+
+# --- <lang>/meta.toml and <lang>/<format>.md ------------------------------------
+
+def load_meta(folder: Path, problems: list) -> dict:
+    """A language's title and subtitle."""
+    path = folder / "meta.toml"
+    data = read_toml(path, problems) or {}
+    check_keys(data, META_KEYS, path, "", problems)
+    require(data, "title", str, path, problems)
+    return data
+
+
+def load_text(handout: Handout, lang: str, fmt: str, problems: list) -> Text | None:
+    """Read one format's Markdown, expand directives, split it into sections."""
+    folder = handout.path / lang
+    meta = load_meta(folder, problems)
+    path = folder / f"{fmt}.md"
+    if not path.is_file():
+        problems.append(Problem(path, f"the {fmt} text for '{lang}' is missing",
+                                f"write {fmt}.md or remove [formats.{fmt}] from handout.toml"))
+        return None
+    before = len(problems)
+    partials: dict[str, str] = {}
+    lines = expand_directives(read_lines(path, problems), folder, handout.control, partials, problems)
+    title, intro, sections = split_sections(lines, problems)
+    check_sections(path, sections, handout.sections.get(fmt, ()), problems)
+    if len(problems) > before or "title" not in meta:
+        return None
+    return Text(path, lang, fmt, title or meta["title"], meta.get("subtitle", ""),
+                to_html(intro), tuple(sections), partials)
+
+
+def read_lines(path: Path, problems: list) -> list[Line]:
+    """The lines of a UTF-8 text file, numbered from 1."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        problems.append(Problem(path, f"file is not UTF-8 text (byte {error.start})", "save it as UTF-8"))
+        return []
+    return [Line(t, path, n) for n, t in enumerate(text.splitlines(), 1)]
+
+
+def expand_directives(lines, folder, control, partials, problems, depth=0) -> list[Line]:
+    """Replace `@include name` and `@sources` lines by the text they stand for."""
+    result = []
+    for line in lines:
+        match = DIRECTIVE_RE.match(line.text)
+        if not line.text.startswith("@"):
+            result.append(line)
+        elif match and match["name"] == "include" and match["arg"]:
+            result += include_partial(line, match["arg"], folder, control, partials, problems, depth)
+        elif match and match["name"] == "sources" and not match["arg"]:
+            result += [Line(text, line.path, line.number) for text in format_sources(control)]
+        else:
+            problems.append(Problem(line.path, f"unknown directive '{line.text.strip()}'",
+                                    "use `@include <partial>` or `@sources` alone on a line", line.number))
+    return result
+
+
+def include_partial(line, name, folder, control, partials, problems, depth) -> list[Line]:
+    """The lines of partials/<name>.md, themselves expanded (one level of nesting is plenty)."""
+    path = folder / "partials" / f"{name}.md"
+    if not PARTIAL_NAME_RE.match(name) or not path.is_file():
+        available = sorted(p.stem for p in (folder / "partials").glob("*.md"))
+        problems.append(Problem(line.path, f"@include '{name}': no file partials/{name}.md",
+                                f"available: {', '.join(available) or 'none'}", line.number))
+        return []
+    if depth >= 2:
+        problems.append(Problem(line.path, f"@include '{name}' is nested too deeply", line=line.number))
+        return []
+    included = read_lines(path, problems)
+    partials[name] = "\n".join(item.text for item in included)
+    # Blank lines around the partial keep it a separate Markdown block.
+    blank = [Line("", line.path, line.number)]
+    return blank + expand_directives(included, folder, control, partials, problems, depth + 1) + blank
+
+
+def format_sources(control: Control) -> list[str]:
+    """Markdown for the numbered reference list: authors, title, journal, year, DOI/PMID."""
+    lines = []
+    for number, source in enumerate(control.sources, 1):
+        parts = [source.authors, source.title, f"*{source.journal}*" if source.journal else "",
+                 str(source.year or ""), f"doi:{source.doi}" if source.doi else "",
+                 f"PMID {source.pmid}" if source.pmid else "", source.url]
+        lines.append(f"{number}. " + ". ".join(p.rstrip(".") for p in parts if p) + ".")
+    return [""] + lines + [""]
+
+
+def split_sections(lines: list[Line], problems: list) -> tuple[str, str, list[Section]]:
+    """Split at `## Heading {#id}` lines: (title from `# ...`, intro Markdown, sections)."""
+    title, chunks, current = "", [], None
+    intro: list[str] = []
+    for line in lines:
+        if line.text.startswith("# ") and current is None and not "".join(intro).strip():
+            title = line.text[2:].strip()
+        elif line.text.startswith("## "):
+            match = SECTION_RE.match(line.text)
+            if not match:
+                problems.append(Problem(line.path, f"section heading without an id: '{line.text}'",
+                                        "end it with {#some-id}, e.g. ## Risks {#risks}", line.number))
+                continue
+            current = (match["id"], match["heading"], [line.text], line)
+            chunks.append(current)
+        elif line.text.startswith("# ") or re.match(r"^#{4,}\s", line.text):
+            problems.append(Problem(line.path, "only one `# title` (first line) and `##`/`###` headings are allowed",
+                                    line=line.number))
+        else:
+            (current[2] if current else intro).append(line.text)
+    sections = [Section(id_, heading, to_html("\n".join(body))) for id_, heading, body, _ in chunks]
+    return title, "\n".join(intro), sections
+
+
+def check_sections(path: Path, sections: list[Section], required: tuple[str, ...], problems: list) -> None:
+    """Every required section present, none twice."""
+    ids = [s.id for s in sections]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(Problem(path, f"section id '{dup}' is used twice", "ids must be unique"))
+    for missing in [i for i in required if i not in ids]:
+        problems.append(Problem(path, f"required section '{missing}' is missing",
+                                f"add a heading `## ... {{#{missing}}}` (handout.toml lists the required sections)"))
+
+
+def to_html(text: str) -> Markup:
+    """Markdown to HTML. Raw HTML in content is shown as text, never interpreted."""
+    md = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, output_format="html")
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return Markup(md.convert(text))

@@ -1,0 +1,61 @@
+"""Find the handouts and plan the targets: handout x language x format x paper."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Problem
+from .formats import FORMATS, PAPERS
+from .model import Handout, Target
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the command line asked for; an empty tuple means all."""
+
+    handouts: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ()
+    papers: tuple[str, ...] = ()
+
+
+@dataclass
+class Plan:
+    handouts: list[Handout] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+
+
+def find_handout_folders(handouts_dir: Path) -> list[Path]:
+    """Every folder under handouts/ that holds a handout.toml, by name."""
+    if not handouts_dir.is_dir():
+        return []
+    return sorted(p for p in handouts_dir.iterdir() if (p / "handout.toml").is_file())
+
+
+def plan_targets(handouts: list[Handout], selection: Selection) -> list[Target]:
+    """All targets of the handouts that match the selection, in a stable order."""
+    return [
+        Target(h.id, lang, fmt, paper)
+        for h in handouts if chosen(h.id, selection.handouts)
+        for lang in h.languages if chosen(lang, selection.langs)
+        for fmt in FORMATS if fmt in h.sections and chosen(fmt, selection.formats)
+        for paper in FORMATS[fmt].papers if chosen(paper, selection.papers)
+    ]
+
+
+def chosen(value: str, wanted: tuple[str, ...]) -> bool:
+    return not wanted or value in wanted
+
+
+def check_selection(handouts: list[Handout], selection: Selection, where: Path) -> list[Problem]:
+    """Name every selected value that matches nothing, with the values that exist."""
+    known = {
+        "--handout": sorted(h.id for h in handouts),
+        "--lang": sorted({lang for h in handouts for lang in h.languages}),
+        "--format": list(FORMATS),
+        "--paper": list(PAPERS),
+    }
+    asked = dict(zip(known, (selection.handouts, selection.langs, selection.formats, selection.papers)))
+    return [
+        Problem(where, f"{option} '{value}' matches nothing", f"choose from: {', '.join(known[option])}")
+        for option, values in asked.items() for value in values if value not in known[option]
+    ]

@@ -1,0 +1,111 @@
+"""Render one target's HTML from its content with Jinja2.
+
+Handout text is data, never code: templates autoescape, every name must exist
+(StrictUndefined), and interface strings come from templates/strings/<lang>.toml,
+where a missing key is an error naming the language and key.
+"""
+
+import re
+from pathlib import Path
+
+from babel.core import Locale, UnknownLocaleError
+from babel.dates import format_date
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from .content import read_toml
+from .errors import Problem
+from .model import Handout, Target, Text
+
+PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
+REQUIRED_STRINGS = ("page_x_of_y", "draft_notice", "version", "last_reviewed", "next_review",
+                    "status", "status_draft", "status_approved", "sources", "full_references",
+                    "field_name", "field_infusion_date", "field_centre", "field_contact")
+
+
+class MissingString(KeyError):
+    """A template asked for an interface string the language does not have."""
+
+
+class Strings:
+    """Interface text of one language (footer, labels, field names)."""
+
+    def __init__(self, lang: str, values: dict, path: Path):
+        self.lang, self.values, self.path = lang, values, path
+
+    def __call__(self, key: str, **fill) -> str:
+        if key not in self.values:
+            raise MissingString(f"{self.path}: no interface string '{key}' for language '{self.lang}'")
+        # Only {name} placeholders: str.format would let a string reach attributes.
+        return PLACEHOLDER_RE.sub(lambda m: str(fill.get(m[1], m[0])), self.values[key])
+
+
+def load_strings(templates_dir: Path, lang: str, problems: list) -> Strings | None:
+    """Read and check a language's interface strings."""
+    path = templates_dir / "strings" / f"{lang}.toml"
+    if not path.is_file():
+        problems.append(Problem(path, f"no interface strings for language '{lang}'",
+                                "copy templates/strings/en.toml and translate the values"))
+        return None
+    values = read_toml(path, problems)
+    if values is None:
+        return None
+    for key in REQUIRED_STRINGS:
+        if not isinstance(values.get(key), str):
+            problems.append(Problem(path, f"missing interface string '{key}' for language '{lang}'",
+                                    f"add `{key} = \"...\"`"))
+    return Strings(lang, values, path)
+
+
+def check_locale(lang: str, path: Path, problems: list) -> None:
+    """Babel must know the language, for dates and numbers."""
+    try:
+        Locale.parse(lang, sep="-")
+    except (ValueError, UnknownLocaleError):
+        problems.append(Problem(path, f"'{lang}' is not a language Babel knows",
+                                "name the folder with a BCP 47 tag such as en, es, zh-Hans"))
+
+
+def make_environment(templates_dir: Path) -> Environment:
+    """The Jinja2 environment every target is rendered with."""
+    return Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def stylesheets(target: Target) -> list[str]:
+    """Shared base, then the paper, then the format: later files win."""
+    return ["styles/base.css", f"styles/paper-{target.paper}.css", f"styles/{target.format}.css"]
+
+
+def page_label(strings: Strings) -> tuple[str, str, str]:
+    """'Page {page} of {pages}' cut around the two numbers, for CSS counters."""
+    text = strings("page_x_of_y", page="\0", pages="\1")
+    before, rest = text.split("\0")
+    middle, after = rest.split("\1")
+    return before, middle, after
+
+
+def render_html(env: Environment, target: Target, handout: Handout, text: Text, strings: Strings) -> str:
+    """The complete HTML of one target."""
+    locale = Locale.parse(target.lang, sep="-")
+    control = handout.control
+    context = {
+        "lang": target.lang,
+        "direction": locale.character_order == "right-to-left" and "rtl" or "ltr",
+        "handout_id": handout.id,
+        "format": target.format,
+        "paper": target.paper,
+        "text": text,
+        "control": control,
+        "draft": control.status != "approved",
+        "reviewed": format_date(control.last_reviewed, "long", locale=locale),
+        "next_review": format_date(control.next_review, "long", locale=locale),
+        "approved_on": format_date(control.approved_on, "long", locale=locale) if control.approved_on else "",
+        "page_label": page_label(strings),
+        "stylesheets": stylesheets(target),
+        "t": strings,
+    }
+    return env.get_template(f"{target.format}.html").render(context)

@@ -1,0 +1,72 @@
+"""Report what was built: the manifest in the output folder and the summary."""
+
+import json
+from pathlib import Path
+
+from .layout import write_atomically
+
+MANIFEST = "manifest.json"
+
+
+def manifest_entry(result) -> dict:
+    """What a reader of dist/ needs to know about one PDF."""
+    target, control = result.target, result.handout.control
+    return {
+        "path": target.relpath,
+        "handout": target.handout,
+        "lang": target.lang,
+        "format": target.format,
+        "paper": target.paper,
+        "title": result.title,
+        "pages": result.pages,
+        "bytes": result.size,
+        "sha256": result.sha256,
+        "status": control.status,
+        "version": control.version,
+        "last_reviewed": control.last_reviewed.isoformat(),
+        "next_review": control.next_review.isoformat(),
+        "readability": result.readability,
+    }
+
+
+def update_manifest(out_dir: Path, results) -> dict:
+    """Merge this build into dist/manifest.json.
+
+    Targets not built this time keep their entries, so a partial build
+    (--format brief) does not forget the rest. A failed target keeps the entry
+    of its last good PDF, which is still on disk, and is listed under "failed".
+    """
+    path = out_dir / MANIFEST
+    old = read_manifest(path)
+    entries = {e["path"]: e for e in old.get("targets", []) if (out_dir / e["path"]).is_file()}
+    for result in results:
+        if result.ok:
+            entries[result.target.relpath] = manifest_entry(result)
+    manifest = {
+        "targets": [entries[k] for k in sorted(entries)],
+        "failed": [{"path": r.target.relpath, "problems": r.problems} for r in results if not r.ok],
+    }
+    write_atomically(path, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    return manifest
+
+
+def read_manifest(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def describe(result) -> str:
+    """One line per target, for a log."""
+    if result.ok:
+        grade = f"  grade {result.readability['score']}" if result.readability else ""
+        pages = f"{result.pages} page{'s' if result.pages != 1 else ''}"
+        return f"ok    {result.target.relpath}  {pages}  {result.size / 1024:.0f} KiB  {result.seconds:.2f} s{grade}"
+    return f"FAIL  {result.target.relpath}: " + "; ".join(result.problems)
+
+
+def summary(results, seconds: float) -> str:
+    failed = [r for r in results if not r.ok]
+    line = f"{len(results) - len(failed)} built, {len(failed)} failed, in {seconds:.1f} s"
+    return "\n".join([line] + [f"  failed: {r.target.relpath}" for r in failed])
