@@ -103,7 +103,6 @@ def load_handout(folder: Path, problems: list) -> Handout | None:
     data = read_toml(path, problems)
     if data is None:
         return None
-    before = len(problems)
     check_keys(data, HANDOUT_KEYS, path, "", problems)
     handout_id = require(data, "id", str, path, problems)
     if handout_id and handout_id != folder.name:
@@ -116,7 +115,9 @@ def load_handout(folder: Path, problems: list) -> Handout | None:
     if source_lang and source_lang not in languages:
         problems.append(Problem(path, f"source language '{source_lang}' has no folder {source_lang}/ with a meta.toml",
                                 line=line_of(path, "source_lang")))
-    if len(problems) > before:
+    # Problems are already recorded; go on with what can be read, so the texts
+    # are checked too and the author sees every problem in one run.
+    if handout_id is None or control is None:
         return None
     return Handout(handout_id, folder, source_lang, control, sections, languages)
 
@@ -187,16 +188,17 @@ def parse_format_sections(data: dict, path: Path, problems: list) -> dict[str, t
 def load_meta(folder: Path, problems: list) -> dict:
     """A language's title and subtitle."""
     path = folder / "meta.toml"
-    data = read_toml(path, problems) or {}
+    data = read_toml(path, problems)
+    if data is None:
+        return {}
     check_keys(data, META_KEYS, path, "", problems)
     require(data, "title", str, path, problems)
     return data
 
 
-def load_text(handout: Handout, lang: str, fmt: str, problems: list) -> Text | None:
+def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list) -> Text | None:
     """Read one format's Markdown, expand directives, split it into sections."""
     folder = handout.path / lang
-    meta = load_meta(folder, problems)
     path = folder / f"{fmt}.md"
     if not path.is_file():
         problems.append(Problem(path, f"the {fmt} text for '{lang}' is missing",

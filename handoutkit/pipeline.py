@@ -8,7 +8,7 @@ from pathlib import Path
 from weasyprint.text.fonts import FontConfiguration
 
 from . import PROJECT_ROOT, checks
-from .content import load_handout, load_text
+from .content import load_handout, load_meta, load_text
 from .discover import Selection, check_selection, find_handout_folders, plan_targets
 from .errors import ContentError, Problem
 from .formats import FORMATS
@@ -67,9 +67,10 @@ def load_project(options: Options) -> Project:
     problems += check_selection(handouts, options.selection, handouts_dir)
     targets = plan_targets(handouts, options.selection)
     by_id = {h.id: h for h in handouts}
-    texts = {}
-    for key in dict.fromkeys(t.key for t in targets):
-        texts[key] = load_text(by_id[key[0]], key[1], key[2], problems)
+    metas = {(h, lang): load_meta(by_id[h].path / lang, problems)
+             for h, lang in dict.fromkeys((t.handout, t.lang) for t in targets)}
+    texts = {(h, lang, fmt): load_text(by_id[h], lang, fmt, metas[h, lang], problems)
+             for h, lang, fmt in dict.fromkeys(t.key for t in targets)}
     for handout_id, lang in dict.fromkeys((t.handout, t.lang) for t in targets):
         check_locale(lang, by_id[handout_id].path / lang, problems)
     strings = {lang: load_strings(options.root / "templates", lang, problems)

@@ -1,0 +1,92 @@
+"""Unit tests of the layout and check stages on tiny projects."""
+
+import io
+
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
+
+from handoutkit import PROJECT_ROOT
+from handoutkit.checks import check_fonts, check_pages, plain_text, readability, shipped_font_names
+from handoutkit.formats import FORMATS
+from handoutkit.layout import AssetFetcher, lay_out, write_atomically
+from weasyprint.text.fonts import FontConfiguration
+
+FONTS = PROJECT_ROOT / "styles" / "fonts"
+
+
+def render_pdf(html, root=PROJECT_ROOT):
+    return lay_out(html, root, AssetFetcher([root / "styles"]), FontConfiguration())
+
+
+def page_html(body, css=""):
+    return (f'<html lang="en"><head><link rel="stylesheet" href="styles/base.css"><style>{css}</style>'
+            f"</head><body>{body}</body></html>")
+
+
+def test_fetcher_blocks_files_outside_the_asset_folders():
+    layout = render_pdf(page_html('<img src="file:///etc/hostname" alt="x">'))
+    assert any("blocked file:///etc/hostname" in m for m in layout.messages)
+
+
+def test_fetcher_blocks_the_network():
+    layout = render_pdf(page_html('<img src="http://127.0.0.1:9/x.png" alt="x">'))
+    assert any("disallowed protocol" in m for m in layout.messages)
+
+
+def test_ignored_css_is_reported():
+    layout = render_pdf(page_html("<p>x</p>", "p { colour: red }"))
+    assert any("colour" in m for m in layout.messages)
+
+
+def test_missing_glyph_is_reported():
+    layout = render_pdf(page_html("<p>\U0001FAE8</p>"))  # not in Noto Sans; no system fallback
+    assert any(".notdef" in m and "U+1FAE8" in m for m in layout.messages)
+
+
+def test_shipped_fonts_pass_the_font_check():
+    layout = render_pdf(page_html("<p>Plain <b>bold</b> <i>italic</i> <b><i>both</i></b></p>"))
+    assert layout.messages == []
+    assert check_fonts(layout.pdf, shipped_font_names(FONTS)) == []
+    used = {f["/BaseFont"] for p in PdfReader(io.BytesIO(layout.pdf)).pages
+            for f in (x.get_object() for x in p["/Resources"]["/Font"].values())}
+    assert len(used) == 4  # real regular, bold, italic and bold italic faces
+
+
+def test_other_font_fails_the_font_check(tmp_path):
+    styles = tmp_path / "styles"
+    (styles / "fonts").mkdir(parents=True)
+    font = TTFont(FONTS / "NotoSans-Regular.ttf")
+    font["name"].setName("Impostor-Regular", 6, 3, 1, 0x409)
+    font.save(styles / "fonts" / "Impostor.ttf")
+    (styles / "base.css").write_text('@font-face { font-family: Imp; src: url(fonts/Impostor.ttf) }'
+                                     ' html { font-family: Imp }')
+    layout = render_pdf(page_html("<p>Text</p>"), root=tmp_path)
+    [problem] = check_fonts(layout.pdf, shipped_font_names(FONTS))
+    assert "(Impostor-Regular) is not one of the shipped fonts" in problem
+
+
+def test_page_limit():
+    assert check_pages(1, FORMATS["brief"]) == []
+    assert check_pages(2, FORMATS["brief"]) == ["2 pages, more than the brief limit of 1"]
+
+
+def test_write_atomically_replaces_whole_file(tmp_path):
+    target = tmp_path / "a" / "b.pdf"
+    write_atomically(target, b"one")
+    write_atomically(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in target.parent.iterdir()] == ["b.pdf"]  # no temporary left
+
+
+def test_plain_text_ends_every_block_as_a_sentence():
+    assert plain_text("<h2>Risks</h2><ul><li>Fever</li><li>Chills.</li></ul>") == "Risks.\nFever.\nChills."
+
+
+def test_readability_tells_easy_from_hard_text():
+    easy = readability("You get a drip. It takes an hour. Then you rest.", "en")
+    hard = readability("Lymphodepleting chemotherapy facilitates expansion of genetically "
+                       "engineered autologous lymphocytes, necessitating comprehensive "
+                       "haematological surveillance postinfusion.", "en")
+    assert easy["formula"] == "Flesch-Kincaid grade"
+    assert easy["score"] < 4 < 12 < hard["score"]
+    assert readability("Texte en français.", "fr") is None
