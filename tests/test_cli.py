@@ -1,0 +1,55 @@
+"""End-to-end runs of `python build.py` as a user would type it."""
+
+import json
+import subprocess
+
+from conftest import REPO_TARGETS, run_cli, write_project
+
+
+def test_list_prints_every_target():
+    completed = run_cli("--list")
+    assert completed.returncode == 0
+    assert completed.stdout.splitlines() == [t.relpath for t in REPO_TARGETS]
+
+
+def test_builds_a_selection_and_writes_the_manifest(tiny, tmp_path):
+    completed = run_cli("--root", tiny, "--out", tmp_path / "out", "--format", "brief", "--paper", "a4")
+    assert completed.returncode == 0, completed.stderr
+    assert "1 built, 0 failed" in completed.stdout
+    manifest = json.loads((tmp_path / "out/manifest.json").read_text())
+    assert [e["path"] for e in manifest["targets"]] == ["demo/en/demo-brief-a4.pdf"]
+
+
+def test_bad_content_gives_one_line_errors_and_builds_nothing(tmp_path):
+    root = write_project(tmp_path / "p", {"handouts/demo/en/brief.md": "## About {#about}\n@include nope\n"})
+    completed = run_cli("--root", root, "--out", tmp_path / "out")
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    lines = completed.stderr.splitlines()
+    assert any(line.startswith("error: ") and "brief.md:2: @include 'nope'" in line for line in lines)
+    assert any("required section 'when-to-call' is missing" in line for line in lines)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_target_keeps_the_last_good_pdf_and_others_still_build(tiny, tmp_path):
+    out = tmp_path / "out"
+    assert run_cli("--root", tiny, "--out", out).returncode == 0
+    good = (out / "demo/en/demo-brief-a4.pdf").read_bytes()
+    (tiny / "styles/brief.css").write_text("p { colour: red; }\n")  # WeasyPrint ignores it with a warning
+    (tiny / "handouts/demo/en/partials/warning-signs.md").write_text("- Fever\n- Trouble breathing now\n")
+    completed = run_cli("--root", tiny, "--out", out)
+    assert completed.returncode == 1
+    assert "FAIL  demo/en/demo-brief-a4.pdf: WeasyPrint: Ignored `colour: red`" in completed.stderr
+    assert "1 built, 2 failed" in completed.stdout
+    assert (out / "demo/en/demo-brief-a4.pdf").read_bytes() == good
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [f["path"] for f in manifest["failed"]] == ["demo/en/demo-brief-a4.pdf", "demo/en/demo-brief-letter.pdf"]
+    assert len(manifest["targets"]) == 3  # the failed ones keep their last good entries
+    card = subprocess.run(["pdftotext", out / "demo/en/demo-card-card.pdf", "-"], capture_output=True, text=True)
+    assert "Trouble breathing now" in card.stdout  # the card was rebuilt with the new text
+
+
+def test_unknown_option_value_is_a_clear_error(tiny):
+    completed = run_cli("--root", tiny, "--paper", "a5")
+    assert completed.returncode == 2
+    assert "--paper 'a5' matches nothing (choose from: a4, letter, card)" in completed.stderr

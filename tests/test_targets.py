@@ -1,0 +1,145 @@
+"""Checks over every built target of the repository, read back with real PDF readers
+(pypdf, poppler's pdfinfo/pdffonts/pdftotext, qpdf)."""
+
+import hashlib
+import json
+import re
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import REPO_TARGETS
+from handoutkit import PROJECT_ROOT
+from handoutkit.checks import shipped_font_names, check_fonts
+from handoutkit.formats import FORMATS
+from handoutkit.pipeline import Options, load_project
+
+# Page sizes in PostScript points, from ISO 216, ANSI and ISO/IEC 7810 ID-1.
+PAGE_SIZES = {"a4": (595.28, 841.89), "letter": (612.0, 792.0), "card": (242.65, 153.07)}
+DRAFT_NOTICE = "Draft - not yet approved for patient use"
+
+targets = pytest.mark.parametrize("target", REPO_TARGETS, ids=lambda t: t.relpath.rsplit("/", 1)[-1])
+
+
+@pytest.fixture(scope="module")
+def project():
+    return load_project(Options(PROJECT_ROOT))
+
+
+def pdf_of(built, target):
+    out, results = built
+    assert results[target].ok, results[target].problems
+    return out / target.relpath
+
+
+def tool(*args):
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def words(text):
+    """Text with all white space folded, for phrase search across line breaks."""
+    return " ".join(text.replace("\u00ad", "").split())
+
+
+def test_repo_content_is_valid():
+    assert len(load_project(Options(PROJECT_ROOT)).targets) >= 7
+
+
+def test_english_targets_are_planned():
+    english = {t.relpath for t in REPO_TARGETS if t.lang == "en"}
+    assert english == {f"car-t-lupus/en/car-t-lupus-{name}.pdf" for name in (
+        "card-card", "brief-a4", "brief-letter", "standard-a4", "standard-letter", "booklet-a4", "booklet-letter")}
+
+
+@targets
+def test_opens_and_keeps_the_page_limit(built, target):
+    reader = PdfReader(pdf_of(built, target))
+    assert 1 <= len(reader.pages) <= FORMATS[target.format].max_pages
+    if target.format == "card":
+        assert len(reader.pages) == 2  # front and back
+
+
+@targets
+def test_every_page_has_the_exact_paper_size(built, target):
+    width, height = PAGE_SIZES[target.paper]
+    for page in PdfReader(pdf_of(built, target)).pages:
+        assert float(page.mediabox.width) == pytest.approx(width, abs=0.01)
+        assert float(page.mediabox.height) == pytest.approx(height, abs=0.01)
+    info = tool("pdfinfo", str(pdf_of(built, target)))
+    assert re.search(rf"Page size:\s+{width:g} x {height:g} pts", info), info
+
+
+@targets
+def test_fonts_are_embedded_and_only_the_shipped_ones(built, target):
+    path = pdf_of(built, target)
+    rows = tool("pdffonts", str(path)).splitlines()[2:]
+    assert rows, "no fonts listed"
+    for row in rows:
+        name, emb = row.split()[0], row.split()[-4]
+        assert emb == "yes", row
+        assert name.split("+", 1)[1].startswith("Handout-Sans"), row
+    assert check_fonts(path.read_bytes(), shipped_font_names(PROJECT_ROOT / "styles" / "fonts")) == []
+
+
+@targets
+def test_title_and_language_are_set(built, target, project):
+    reader = PdfReader(pdf_of(built, target))
+    assert reader.metadata.title == project.texts[target.key].title
+    assert reader.trailer["/Root"]["/Lang"] == target.lang
+
+
+@targets
+def test_text_has_sections_warning_signs_and_draft_notice(built, target, project):
+    text = project.texts[target.key]
+    extracted = words(tool("pdftotext", str(pdf_of(built, target)), "-"))
+    for section in text.sections:
+        heading = re.sub(r"<[^>]+>", "", re.search(r"<h2[^>]*>(.*?)</h2>", section.html)[1])
+        assert words(heading) in extracted, f"section '{section.id}' heading not found"
+    signs = [line[2:].replace("**", "") for line in text.partials["warning-signs"].splitlines() if line.startswith("- ")]
+    assert len(signs) >= 5
+    for sign in signs:
+        assert words(sign) in extracted, f"warning sign '{sign}' not found"
+    assert "38 °C" in extracted and "100.4 °F" in extracted
+
+
+@targets
+def test_every_page_of_a_draft_says_so(built, target, project):
+    assert project.handouts[target.handout].control.status == "draft"
+    for page in PdfReader(pdf_of(built, target)).pages:
+        assert DRAFT_NOTICE in words(page.extract_text())
+
+
+@targets
+def test_qpdf_finds_no_damage(built, target):
+    checked = subprocess.run(["qpdf", "--check", str(pdf_of(built, target))], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "No syntax or stream encoding errors found" in checked.stdout
+
+
+@targets
+def test_two_builds_are_byte_identical(built, rebuilt, target):
+    assert (rebuilt / target.relpath).read_bytes() == pdf_of(built, target).read_bytes()
+
+
+@targets
+def test_manifest_describes_the_file(built, target):
+    out, _ = built
+    manifest = json.loads((out / "manifest.json").read_text())
+    [entry] = [e for e in manifest["targets"] if e["path"] == target.relpath]
+    data = (out / target.relpath).read_bytes()
+    assert entry["bytes"] == len(data)
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert entry["pages"] == len(PdfReader(out / target.relpath).pages)
+    assert (entry["handout"], entry["lang"], entry["format"], entry["paper"]) == (
+        target.handout, target.lang, target.format, target.paper)
+    assert entry["status"] in ("draft", "approved")
+    assert manifest["failed"] == []
+
+
+@pytest.mark.parametrize("target", [t for t in REPO_TARGETS if FORMATS[t.format].max_grade and t.lang == "en"],
+                         ids=lambda t: t.relpath.rsplit("/", 1)[-1])
+def test_short_formats_read_at_grade_8_or_below(built, target):
+    score = built[1][target].readability
+    assert score["formula"] == "Flesch-Kincaid grade"
+    assert 1 < score["score"] <= 8
