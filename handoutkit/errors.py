@@ -33,3 +33,7 @@ def display_path(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+class UsageError(ContentError):
+    """The command line asks for something that does not exist."""

@@ -10,7 +10,7 @@ from weasyprint.text.fonts import FontConfiguration
 from . import PROJECT_ROOT, checks
 from .content import load_handout, load_meta, load_text
 from .discover import Selection, check_selection, find_handout_folders, plan_targets
-from .errors import ContentError, Problem
+from .errors import ContentError, Problem, UsageError
 from .formats import FORMATS
 from .layout import AssetFetcher, lay_out, write_atomically
 from .model import Handout, Target, Text
@@ -64,7 +64,8 @@ def load_project(options: Options) -> Project:
     handouts_dir = options.root / "handouts"
     folders = find_handout_folders(handouts_dir)
     handouts = [h for h in (load_handout(f, problems) for f in folders) if h]
-    problems += check_selection(handouts, options.selection, handouts_dir)
+    if wrong := check_selection(handouts, options.selection, handouts_dir):
+        raise UsageError(wrong)
     targets = plan_targets(handouts, options.selection)
     by_id = {h.id: h for h in handouts}
     metas = {(h, lang): load_meta(by_id[h].path / lang, problems)

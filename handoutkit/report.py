@@ -66,6 +66,16 @@ def describe(result) -> str:
     return f"FAIL  {result.target.relpath}: " + "; ".join(result.problems)
 
 
+def describe_checks(result) -> str:
+    """The checks a target passed, for -v."""
+    from .formats import FORMATS
+    fmt = FORMATS[result.target.format]
+    grade = result.readability
+    limit = f" (limit {fmt.max_grade})" if fmt.max_grade else ""
+    return (f"      pages {result.pages}/{fmt.max_pages}; no WeasyPrint warnings; fonts embedded and shipped"
+            + (f"; {grade['formula']} {grade['score']}{limit}" if grade else ""))
+
+
 def summary(results, seconds: float) -> str:
     failed = [r for r in results if not r.ok]
     line = f"{len(results) - len(failed)} built, {len(failed)} failed, in {seconds:.1f} s"

@@ -23,7 +23,7 @@ def test_builds_a_selection_and_writes_the_manifest(tiny, tmp_path):
 def test_bad_content_gives_one_line_errors_and_builds_nothing(tmp_path):
     root = write_project(tmp_path / "p", {"handouts/demo/en/brief.md": "## About {#about}\n@include nope\n"})
     completed = run_cli("--root", root, "--out", tmp_path / "out")
-    assert completed.returncode == 2
+    assert completed.returncode == 1
     assert "Traceback" not in completed.stderr
     lines = completed.stderr.splitlines()
     assert any(line.startswith("error: ") and "brief.md:2: @include 'nope'" in line for line in lines)
