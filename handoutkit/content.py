@@ -29,7 +29,7 @@ MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
 HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", "status",
                 "approver", "approved_on", "formats", "sources"}
 SOURCE_KEYS = {"short", "authors", "title", "journal", "year", "doi", "pmid", "url"}
-META_KEYS = {"title", "subtitle"}
+META_KEYS = {"title", "subtitle", "translation"}
 STATUSES = ("draft", "approved")
 
 SECTION_RE = re.compile(r"^##\s+(?P<heading>.+?)\s*\{#(?P<id>[a-z0-9-]+)\}\s*$")
@@ -196,8 +196,10 @@ def load_meta(folder: Path, problems: list) -> dict:
     return data
 
 
-def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list) -> Text | None:
-    """Read one format's Markdown, expand directives, split it into sections."""
+def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
+              glyphs: frozenset[int] = frozenset()) -> Text | None:
+    """Read one format's Markdown, expand directives, split it into sections; with
+    glyphs, also check that the shipped fonts can show every character."""
     folder = handout.path / lang
     path = folder / f"{fmt}.md"
     if not path.is_file():
@@ -207,6 +209,8 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list)
     before = len(problems)
     partials: dict[str, str] = {}
     lines = expand_directives(read_lines(path, problems), folder, handout.control, partials, problems)
+    if glyphs:
+        check_glyphs(lines, glyphs, problems)
     title, intro, sections = split_sections(lines, problems)
     check_sections(path, sections, handout.sections.get(fmt, ()), problems)
     if len(problems) > before or "title" not in meta:
@@ -223,6 +227,21 @@ def read_lines(path: Path, problems: list) -> list[Line]:
         problems.append(Problem(path, f"file is not UTF-8 text (byte {error.start})", "save it as UTF-8"))
         return []
     return [Line(t, path, n) for n, t in enumerate(text.splitlines(), 1)]
+
+
+def check_glyphs(lines, glyphs: frozenset[int], problems: list) -> None:
+    """Every character must be in the shipped fonts for the language's script:
+    caught here with its file and line, not as a box in a printed leaflet."""
+    reported = set()
+    for line in lines:
+        for column, char in enumerate(line.text, 1):
+            if ord(char) in glyphs or char in "\t\r\n" or (line.path, char) in reported:
+                continue
+            reported.add((line.path, char))
+            problems.append(Problem(line.path, f"character '{char}' (U+{ord(char):04X}, column {column}) "
+                                    "is not in the shipped fonts for this language",
+                                    "use another character, or add a font that has it to styles/fonts",
+                                    line.number))
 
 
 def expand_directives(lines, folder, control, partials, problems, depth=0) -> list[Line]:

@@ -13,10 +13,13 @@ class Format:
     max_pages: int
     papers: tuple[str, ...]
     max_grade: float | None = None  # readability ceiling (US school grade), None = report only
+    # Body sizes (pt) to try, in order, when a text does not fit at the stylesheet's
+    # size: long translations shrink, but never below the last one (the floor).
+    smaller_sizes: tuple[float, ...] = (11.5, 11)
 
 
 FORMATS = {
-    "card": Format("card", 2, ("card",)),
+    "card": Format("card", 2, ("card",), smaller_sizes=(7.25, 7)),
     "brief": Format("brief", 1, ("a4", "letter"), max_grade=8),
     "standard": Format("standard", 2, ("a4", "letter"), max_grade=8),
     "booklet": Format("booklet", 8, ("a4", "letter")),

@@ -7,37 +7,13 @@ from pathlib import Path
 
 from weasyprint.text.fonts import FontConfiguration
 
-from . import PROJECT_ROOT, checks
-from .content import load_handout, load_meta, load_text
-from .discover import Selection, check_selection, find_handout_folders, plan_targets
-from .errors import ContentError, Problem, UsageError
+from . import checks
 from .formats import FORMATS
 from .layout import AssetFetcher, lay_out, write_atomically
 from .model import Handout, Target, Text
-from .render import Strings, check_locale, load_strings, make_environment, render_html
+from .project import Options, Project, load_project  # noqa: F401 (the pipeline's first stages)
+from .render import make_environment, render_html
 from .report import update_manifest
-
-
-@dataclass(frozen=True)
-class Options:
-    root: Path = PROJECT_ROOT
-    out: Path | None = None
-    selection: Selection = Selection()
-
-    @property
-    def out_dir(self) -> Path:
-        return self.out or self.root / "dist"
-
-
-@dataclass
-class Project:
-    """Everything read and validated before the first file is written."""
-
-    root: Path
-    handouts: dict[str, Handout]
-    texts: dict[tuple[str, str, str], Text]
-    strings: dict[str, Strings]
-    targets: list[Target]
 
 
 @dataclass
@@ -51,36 +27,12 @@ class Result:
     seconds: float = 0.0
     handout: Handout | None = None
     title: str = ""
+    stale: bool = False
+    body_size: float | None = None  # pt, when shrunk to fit
 
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def load_project(options: Options) -> Project:
-    """Discover the targets and read every input they need; raise ContentError listing
-    every problem at once, so nothing is written from half-valid content."""
-    problems: list = []
-    handouts_dir = options.root / "handouts"
-    folders = find_handout_folders(handouts_dir)
-    handouts = [h for h in (load_handout(f, problems) for f in folders) if h]
-    if wrong := check_selection(handouts, options.selection, handouts_dir):
-        raise UsageError(wrong)
-    targets = plan_targets(handouts, options.selection)
-    by_id = {h.id: h for h in handouts}
-    metas = {(h, lang): load_meta(by_id[h].path / lang, problems)
-             for h, lang in dict.fromkeys((t.handout, t.lang) for t in targets)}
-    texts = {(h, lang, fmt): load_text(by_id[h], lang, fmt, metas[h, lang], problems)
-             for h, lang, fmt in dict.fromkeys(t.key for t in targets)}
-    for handout_id, lang in dict.fromkeys((t.handout, t.lang) for t in targets):
-        check_locale(lang, by_id[handout_id].path / lang, problems)
-    strings = {lang: load_strings(options.root / "templates", lang, problems)
-               for lang in dict.fromkeys(t.lang for t in targets)}
-    if not folders:
-        problems.append(Problem(handouts_dir, "no handouts found", "each handout is a folder with a handout.toml"))
-    if problems:
-        raise ContentError(problems)
-    return Project(options.root, by_id, texts, strings, targets)
 
 
 def build(options: Options, on_result=lambda result: None) -> list[Result]:
@@ -95,7 +47,7 @@ def build(options: Options, on_result=lambda result: None) -> list[Result]:
     results = []
     for target in project.targets:
         # 3-5. Render the HTML, lay it out, check the PDF, and write it only if it passed.
-        result = build_target(target, project, env, fetcher, fonts, options.out_dir)
+        result = build_target(target, project, env, fetcher, fonts, options)
         on_result(result)
         results.append(result)
     # 6. Record what was built (and what failed) in the manifest.
@@ -103,26 +55,43 @@ def build(options: Options, on_result=lambda result: None) -> list[Result]:
     return results
 
 
-def build_target(target, project, env, fetcher, fonts, out_dir: Path) -> Result:
-    """One PDF: render, lay out, check; the last good PDF stays if anything fails."""
+def build_target(target, project, env, fetcher, fonts, options: Options) -> Result:
+    """One PDF: render, lay out (smaller type if it does not fit), check; the last good
+    PDF stays if anything fails."""
     start = time.perf_counter()
     handout, text = project.handouts[target.handout], project.texts[target.key]
-    result = Result(target, handout=handout, title=text.title)
+    result = Result(target, handout=handout, title=text.title, stale=bool(project.stale.get(target.key)))
     try:
-        html = render_html(env, target, handout, text, project.strings[target.lang])
-        layout = lay_out(html, project.root, fetcher, fonts)
+        layout, result.body_size = lay_out_to_fit(target, project, env, fetcher, fonts)
     except Exception as error:  # a template or layout failure fails this target only
         result.problems.append(f"{type(error).__name__}: {error}")
         result.seconds = time.perf_counter() - start
         return result
     result.readability = checks.readability(checks.plain_text(section_html(text)), target.lang)
     result.problems = check_target(layout, target, result.readability, project.root)
+    if options.strict and result.stale:
+        result.problems.append("stale translation (--strict): the source changed in "
+                               + ", ".join(project.stale[target.key]))
     result.pages, result.size = layout.pages, len(layout.pdf)
     result.sha256 = hashlib.sha256(layout.pdf).hexdigest()
     if result.ok:
-        write_atomically(out_dir / target.relpath, layout.pdf)
+        write_atomically(options.out_dir / target.relpath, layout.pdf)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def lay_out_to_fit(target, project, env, fetcher, fonts):
+    """Lay out at the stylesheet's type size; if the format's page limit is exceeded,
+    step the body size down to its floor. Returns the layout and the size used
+    (None = the stylesheet's own)."""
+    fmt = FORMATS[target.format]
+    handout, text = project.handouts[target.handout], project.texts[target.key]
+    for size in (None, *fmt.smaller_sizes):
+        html = render_html(env, target, handout, text, project.strings[target.lang], size)
+        layout = lay_out(html, project.root, fetcher, fonts)
+        if layout.pages <= fmt.max_pages:
+            break
+    return layout, size
 
 
 def section_html(text: Text) -> str:

@@ -6,17 +6,24 @@ where a missing key is an error naming the language and key.
 """
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from .content import read_toml
 from .errors import Problem
 from .model import Handout, Target, Text
+from .scripts import script_of
 
 PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
+TAG_RE = re.compile(r"(<[^>]*>)")
+# A run that starts and ends with a Latin letter, digit, sign or bracket and may hold
+# spaces and punctuation between (\u00b0 is the degree sign, \u2013 the en dash).
+LTR_RUN_RE = re.compile(r"[+(]?[A-Za-z0-9][A-Za-z0-9\u00b0%.,:;/()+\-\u2013 ]*[A-Za-z0-9\u00b0%)]|[A-Za-z0-9]")
 REQUIRED_STRINGS = ("page_x_of_y", "draft_notice", "version", "last_reviewed", "next_review",
                     "status", "status_draft", "status_approved", "sources", "full_references",
                     "field_name", "field_infusion_date", "field_centre", "field_contact")
@@ -76,8 +83,28 @@ def make_environment(templates_dir: Path) -> Environment:
 
 
 def stylesheets(target: Target) -> list[str]:
-    """Shared base, then the paper, then the format: later files win."""
-    return ["styles/base.css", f"styles/paper-{target.paper}.css", f"styles/{target.format}.css"]
+    """Shared base, then the paper, the format and the script: later files win."""
+    sheets = ["styles/base.css", f"styles/paper-{target.paper}.css", f"styles/{target.format}.css"]
+    script = script_of(target.lang).stylesheet
+    return sheets + ([script] if script else [])
+
+
+def isolate_ltr(html: str) -> Markup:
+    """Wrap Latin words, numbers and phone numbers in right-to-left text in
+    <span dir="ltr">, so the bidi algorithm cannot scramble "+1 (555) 123-4567"
+    or "38 °C (100.4 °F)". Only text between tags is touched."""
+    parts = TAG_RE.split(str(html))
+    for i in range(0, len(parts), 2):  # even items are text, odd items are tags
+        parts[i] = LTR_RUN_RE.sub(r'<span dir="ltr">\g<0></span>', parts[i])
+    return Markup("".join(parts))
+
+
+def prepare_text(text: Text, direction: str) -> Text:
+    """The text as the template needs it for this direction."""
+    if direction != "rtl":
+        return text
+    sections = tuple(replace(s, html=isolate_ltr(s.html)) for s in text.sections)
+    return replace(text, intro=isolate_ltr(text.intro), sections=sections)
 
 
 def page_label(strings: Strings) -> tuple[str, str, str]:
@@ -88,17 +115,25 @@ def page_label(strings: Strings) -> tuple[str, str, str]:
     return before, middle, after
 
 
-def render_html(env: Environment, target: Target, handout: Handout, text: Text, strings: Strings) -> str:
-    """The complete HTML of one target."""
+def direction_of(lang: str) -> str:
+    return "rtl" if Locale.parse(lang, sep="-").character_order == "right-to-left" else "ltr"
+
+
+def render_html(env: Environment, target: Target, handout: Handout, text: Text, strings: Strings,
+                body_size: float | None = None) -> str:
+    """The complete HTML of one target; body_size (pt) overrides the stylesheet's when
+    a long translation must shrink to fit."""
     locale = Locale.parse(target.lang, sep="-")
     control = handout.control
+    direction = direction_of(target.lang)
     context = {
         "lang": target.lang,
-        "direction": locale.character_order == "right-to-left" and "rtl" or "ltr",
+        "direction": direction,
+        "body_size": body_size,
         "handout_id": handout.id,
         "format": target.format,
         "paper": target.paper,
-        "text": text,
+        "text": prepare_text(text, direction),
         "control": control,
         "draft": control.status != "approved",
         "reviewed": format_date(control.last_reviewed, "long", locale=locale),

@@ -26,6 +26,8 @@ def manifest_entry(result) -> dict:
         "last_reviewed": control.last_reviewed.isoformat(),
         "next_review": control.next_review.isoformat(),
         "readability": result.readability,
+        "stale": result.stale,
+        "body_size": result.body_size,
     }
 
 
@@ -60,9 +62,11 @@ def read_manifest(path: Path) -> dict:
 def describe(result) -> str:
     """One line per target, for a log."""
     if result.ok:
-        grade = f"  grade {result.readability['score']}" if result.readability else ""
+        notes = f"  readability {result.readability['score']}" if result.readability else ""
+        notes += f"  shrunk to {result.body_size} pt" if result.body_size else ""
+        notes += "  STALE translation" if result.stale else ""
         pages = f"{result.pages} page{'s' if result.pages != 1 else ''}"
-        return f"ok    {result.target.relpath}  {pages}  {result.size / 1024:.0f} KiB  {result.seconds:.2f} s{grade}"
+        return f"ok    {result.target.relpath}  {pages}  {result.size / 1024:.0f} KiB  {result.seconds:.2f} s{notes}"
     return f"FAIL  {result.target.relpath}: " + "; ".join(result.problems)
 
 

@@ -67,7 +67,8 @@ def test_other_font_fails_the_font_check(tmp_path):
 
 def test_page_limit():
     assert check_pages(1, FORMATS["brief"]) == []
-    assert check_pages(2, FORMATS["brief"]) == ["2 pages, more than the brief limit of 1"]
+    assert check_pages(2, FORMATS["brief"]) == [
+        "needs 2 pages even at the smallest allowed body size (11 pt); the brief limit is 1: shorten the text"]
 
 
 def test_write_atomically_replaces_whole_file(tmp_path):
@@ -89,4 +90,6 @@ def test_readability_tells_easy_from_hard_text():
                        "haematological surveillance postinfusion.", "en")
     assert easy["formula"] == "Flesch-Kincaid grade"
     assert easy["score"] < 4 < 12 < hard["score"]
-    assert readability("Texte en français.", "fr") is None
+    assert readability("Hier steht ein Satz.", "de")["formula"] == "Wiener Sachtextformel 1"
+    assert readability("这是一个句子。", "zh-Hans") is None  # textstat has no Chinese formula
+    assert readability("هذه جملة.", "ar") is None

@@ -1,0 +1,278 @@
+"""The catalog: dist/index.html, one page listing every PDF of the manifest.
+
+Clinicians open it to find, download and print a handout; authors see it live
+with `python build.py serve`. The page is one self-contained file (CSS and a
+little JavaScript inline) plus a PNG thumbnail of each PDF's first page under
+thumbnails/, so it works from file://, from any static host, and when dist/ is
+copied elsewhere. It never asks for anything outside its folder.
+"""
+
+import io
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+from babel.core import Locale, UnknownLocaleError
+from babel.dates import format_date
+from markupsafe import Markup
+
+from . import PROJECT_ROOT
+from .formats import FORMATS, PAPERS
+from .layout import write_atomically
+from .render import make_environment
+
+INDEX = "index.html"
+THUMBNAILS = "thumbnails"
+THUMBNAIL_WIDTH = 240  # pixels: shown about 110 CSS px wide, so still sharp on 2x screens
+
+FORMAT_LABELS = {"card": "Wallet card", "brief": "Brief", "standard": "Standard", "booklet": "Booklet"}
+PAPER_LABELS = {"a4": "A4", "letter": "US Letter", "card": "Card size"}
+NO_CLINIC = "-"  # filter value of a handout for no particular clinic; "" means "any"
+
+# The filters, in the order they are shown: (key, legend, label of the "any" choice).
+# A filter is shown only when the manifest has more than one value for it.
+FILTERS = (
+    ("lang", "Language", "All languages"),
+    ("format", "Format", "All formats"),
+    ("paper", "Paper", "All papers"),
+    ("large-print", "Print size", "Any size"),
+    ("clinic", "Clinic", "All clinics"),
+)
+
+
+@dataclass(frozen=True)
+class Language:
+    tag: str
+    native: str   # the language named in itself, e.g. "العربية"
+    english: str  # and in English, e.g. "Arabic"
+    direction: str  # "ltr" or "rtl"
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    src: str  # relative URL from index.html
+    width: int
+    height: int
+
+
+def write_catalog(out_dir: Path, manifest: dict, *, root: Path = PROJECT_ROOT,
+                  today: date | None = None) -> Path:
+    """Render the thumbnails and write out_dir/index.html; return its path.
+
+    root is the project whose templates/catalog.html and styles/catalog.css are
+    used; today decides which reviews are overdue (default: the real today).
+    """
+    entries = [e for e in manifest.get("targets", []) if (out_dir / e["path"]).is_file()]
+    thumbnails = {e["path"]: make_thumbnail(out_dir, e["path"]) for e in entries}
+    remove_unused_thumbnails(out_dir, set(thumbnails))
+    html = render_catalog(entries, manifest.get("failed", []), thumbnails, root, today or date.today())
+    path = out_dir / INDEX
+    write_atomically(path, html.encode("utf-8"))
+    return path
+
+
+# --- thumbnails ----------------------------------------------------------------------
+
+def thumbnail_path(out_dir: Path, pdf_relpath: str) -> Path:
+    return out_dir / THUMBNAILS / (pdf_relpath.removesuffix(".pdf") + ".png")
+
+
+def make_thumbnail(out_dir: Path, pdf_relpath: str) -> Thumbnail | None:
+    """The first page as a PNG, rendered only when the PDF is newer than the PNG:
+    a build that rewrote one PDF re-renders one picture, not all of them."""
+    pdf, png = out_dir / pdf_relpath, thumbnail_path(out_dir, pdf_relpath)
+    try:
+        if not png.is_file() or png.stat().st_mtime_ns <= pdf.stat().st_mtime_ns:
+            write_atomically(png, render_first_page(pdf))
+        width, height = png_size(png)
+    except Exception:  # an unreadable PDF loses its picture, not the whole catalog
+        return None
+    return Thumbnail(quote(png.relative_to(out_dir).as_posix()), width, height)
+
+
+def render_first_page(pdf: Path) -> bytes:
+    import pypdfium2  # imported here: only the catalog needs PDFium
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        page = document[0]
+        image = page.render(scale=THUMBNAIL_WIDTH / page.get_width()).to_pil()
+        buffer = io.BytesIO()
+        # Saved before the document is closed: the image may share PDFium's memory.
+        image.convert("RGB").save(buffer, "PNG", optimize=True)
+    finally:
+        document.close()
+    return buffer.getvalue()
+
+
+def png_size(png: Path) -> tuple[int, int]:
+    """Width and height from the PNG header, so the page can reserve the space."""
+    header = png.read_bytes()[:24]
+    if header[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{png} is not a PNG")
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+
+
+def remove_unused_thumbnails(out_dir: Path, pdf_relpaths: set[str]) -> None:
+    """Delete pictures of PDFs no longer in the manifest, so none is shown stale."""
+    keep = {thumbnail_path(out_dir, p) for p in pdf_relpaths}
+    folder = out_dir / THUMBNAILS
+    if folder.is_dir():
+        for png in folder.rglob("*.png"):
+            if png not in keep:
+                png.unlink(missing_ok=True)
+
+
+# --- what the page shows ---------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def describe_language(tag: str) -> Language:
+    """Name a BCP 47 tag in itself and in English, with its writing direction."""
+    try:
+        locale = Locale.parse(tag, sep="-")
+    except (ValueError, UnknownLocaleError):
+        return Language(tag, tag, tag, "ltr")  # still listed, under its tag
+    # get_display_name(tag) would parse "zh-Hans" with "_" and fail: pass the Locale.
+    native = locale.get_display_name(locale) or tag
+    english = locale.get_display_name("en") or tag
+    direction = "rtl" if locale.character_order == "right-to-left" else "ltr"
+    return Language(tag, native, english, direction)
+
+
+def filter_values(entry: dict) -> dict[str, str]:
+    """The value of each filter for one PDF, as written in its data- attributes.
+    stale, large_print and clinic are optional in the manifest: missing = false/none."""
+    return {
+        "lang": entry["lang"],
+        "format": entry["format"],
+        "paper": entry["paper"],
+        "large-print": "yes" if entry.get("large_print") else "no",
+        "clinic": entry.get("clinic") or NO_CLINIC,
+    }
+
+
+def make_filters(entries: list[dict]) -> list[dict]:
+    """The filters worth showing (more than one value), each with its choices."""
+    filters = []
+    for key, legend, any_label in FILTERS:
+        values = {filter_values(e)[key] for e in entries}
+        if len(values) > 1:
+            choices = [choice(key, v) for v in sort_values(key, values)]
+            filters.append({"key": key, "legend": legend, "any": any_label, "choices": choices})
+    return filters
+
+
+def sort_values(key: str, values: set[str]) -> list[str]:
+    order = {"format": list(FORMATS), "paper": list(PAPERS), "large-print": ["no", "yes"]}.get(key)
+    if order:
+        return sorted(values, key=lambda v: (order.index(v) if v in order else len(order), v))
+    if key == "lang":
+        return sorted(values, key=lambda v: describe_language(v).english.casefold())
+    return sorted(values, key=lambda v: (v == NO_CLINIC, v.casefold()))
+
+
+def choice(key: str, value: str) -> dict:
+    """One radio button: its value, label, and the label's language when it names one."""
+    if key == "lang":
+        return {"value": value, "language": describe_language(value), "label": ""}
+    labels = {
+        "format": FORMAT_LABELS.get(value, value.capitalize()),
+        "paper": PAPER_LABELS.get(value, value.upper()),
+        "large-print": {"yes": "Large print", "no": "Regular print"}.get(value),
+        "clinic": "No particular clinic" if value == NO_CLINIC else value,
+    }
+    return {"value": value, "language": None, "label": labels[key]}
+
+
+def describe_target(entry: dict, thumbnail: Thumbnail | None, failed: dict, today: date) -> dict:
+    """Everything one PDF's card shows, as plain data for the template."""
+    next_review = parse_date(entry.get("next_review"))
+    readability = entry.get("readability")
+    return {
+        "href": quote(entry["path"]),
+        "filename": entry["path"].rsplit("/", 1)[-1],
+        "title": entry["title"],
+        "language": describe_language(entry["lang"]),
+        "format": FORMAT_LABELS.get(entry["format"], entry["format"].capitalize()),
+        "paper": PAPER_LABELS.get(entry["paper"], entry["paper"].upper()),
+        "pages": entry["pages"],
+        "size": format_size(entry["bytes"]),
+        "version": entry.get("version", ""),
+        "draft": entry.get("status") != "approved",
+        "next_review": next_review,
+        "next_review_text": format_date(next_review, "d MMMM y", locale="en") if next_review else "",
+        "overdue": bool(next_review and next_review < today),
+        "stale": bool(entry.get("stale")),
+        "large_print": bool(entry.get("large_print")),
+        "clinic": entry.get("clinic") or "",
+        "readability": (f"{readability['formula']} {readability['score']}" if readability else ""),
+        "problems": failed.get(entry["path"], []),
+        "thumbnail": thumbnail,
+        "filters": filter_values(entry),
+        "order": (order_of(entry["format"], FORMATS), order_of(entry["paper"], PAPERS), entry["path"]),
+    }
+
+
+def order_of(value: str, known) -> int:
+    known = list(known)
+    return known.index(value) if value in known else len(known)
+
+
+def group_by_handout(targets: list[dict], entries: list[dict]) -> list[dict]:
+    """Handouts by id; in each, its languages by English name; in each, its PDFs
+    by format then paper. Each handout and language is headed by its usual title."""
+    handouts: dict[str, dict[str, list]] = {}
+    for target, entry in zip(targets, entries):
+        handouts.setdefault(entry["handout"], {}).setdefault(entry["lang"], []).append(target)
+    groups = []
+    for handout_id in sorted(handouts):
+        languages = []
+        for tag, items in handouts[handout_id].items():
+            items.sort(key=lambda t: t["order"])
+            # Formats may carry their own title (the card does): the most common is the handout's.
+            title = Counter(t["title"] for t in items).most_common(1)[0][0]
+            languages.append({"language": describe_language(tag), "title": title, "targets": items})
+        languages.sort(key=lambda lang: lang["language"].english.casefold())
+        heading = next((lang for lang in languages if lang["language"].tag == "en"), languages[0])
+        groups.append({"id": handout_id, "title": heading["title"], "language": heading["language"],
+                       "languages": languages})
+    return groups
+
+
+def parse_date(text) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def format_size(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def count_label(handouts: int, files: int) -> str:
+    """The sentence under the filters; the page's script writes the same words."""
+    return (f"{handouts} handout{'s' if handouts != 1 else ''}, "
+            f"{files} file{'s' if files != 1 else ''}.")
+
+
+def render_catalog(entries: list[dict], failed: list[dict], thumbnails: dict, root: Path,
+                   today: date) -> str:
+    problems = {f["path"]: f.get("problems", []) for f in failed}
+    targets = [describe_target(e, thumbnails.get(e["path"]), problems, today) for e in entries]
+    handouts = group_by_handout(targets, entries)
+    css = (root / "styles" / "catalog.css").read_text(encoding="utf-8")
+    env = make_environment(root / "templates")
+    return env.get_template("catalog.html").render(
+        handouts=handouts,
+        filters=make_filters(entries),
+        failed=failed,
+        summary=count_label(len(handouts), len(targets)),
+        # Our own stylesheet, inlined so index.html needs no other file to look right.
+        css=Markup(css),
+    )

@@ -1,0 +1,96 @@
+"""Discover the targets and load and validate everything they need (stages 1-2).
+
+Nothing here renders or imports WeasyPrint, so `build.py --check` stays fast.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from babel.core import UnknownLocaleError
+
+from . import PROJECT_ROOT
+from .content import check_glyphs, load_handout, load_meta, load_text, read_lines
+from .discover import Selection, check_selection, find_handout_folders, plan_targets
+from .errors import ContentError, Problem, UsageError
+from .model import Handout, Target, Text
+from .render import Strings, check_locale, load_strings
+from .scripts import coverage, script_of
+from .translations import changed_sources, check_parity, check_translation_meta
+
+
+@dataclass(frozen=True)
+class Options:
+    root: Path = PROJECT_ROOT
+    out: Path | None = None
+    selection: Selection = Selection()
+    strict: bool = False  # stale translations fail their targets
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out or self.root / "dist"
+
+
+@dataclass
+class Project:
+    """Everything read and validated before the first file is written."""
+
+    root: Path
+    handouts: dict[str, Handout]
+    texts: dict[tuple[str, str, str], Text]
+    strings: dict[str, Strings]
+    targets: list[Target]
+    stale: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)  # key -> changed source files
+
+
+def load_project(options: Options) -> Project:
+    """Discover the targets and read every input they need; raise ContentError listing
+    every problem at once, so nothing is written from half-valid content."""
+    problems: list = []
+    # 1. Discover: the handouts, then the targets the command line selects.
+    handouts_dir = options.root / "handouts"
+    folders = find_handout_folders(handouts_dir)
+    if not folders:
+        raise ContentError([Problem(handouts_dir, "no handouts found", "each handout is a folder with a handout.toml")])
+    handouts = {h.id: h for h in (load_handout(f, problems) for f in folders) if h}
+    if wrong := check_selection(list(handouts.values()), options.selection, handouts_dir):
+        raise UsageError(wrong)
+    targets = plan_targets(list(handouts.values()), options.selection)
+    # 2. Load every text the targets need, and the source-language texts they translate.
+    keys = list(dict.fromkeys(k for t in targets for k in (t.key, (t.handout, handouts[t.handout].source_lang, t.format))))
+    languages = list(dict.fromkeys((h, lang) for h, lang, _ in keys))
+    metas = {(h, lang): load_language(handouts[h], lang, options.root, problems) for h, lang in languages}
+    texts = {(h, lang, fmt): load_text(handouts[h], lang, fmt, metas[h, lang], problems, glyphs_for(options.root, lang))
+             for h, lang, fmt in keys}
+    strings = {lang: load_strings(options.root / "templates", lang, problems)
+               for lang in dict.fromkeys(lang for _, lang in languages)}
+    # 3. Check translations against their source: same sections, and whether they are stale.
+    stale = {}
+    for h, lang, fmt in keys:
+        source = texts.get((h, handouts[h].source_lang, fmt))
+        if lang != handouts[h].source_lang and source and texts.get((h, lang, fmt)):
+            check_parity(source, texts[h, lang, fmt], problems)
+            stale[h, lang, fmt] = changed_sources(source, metas[h, lang])
+    if problems:
+        raise ContentError(problems)
+    return Project(options.root, handouts, texts, strings, targets, stale)
+
+
+def load_language(handout: Handout, lang: str, root: Path, problems: list) -> dict:
+    """A language's meta.toml and interface strings: valid, and showable with the shipped fonts."""
+    folder = handout.path / lang
+    check_locale(lang, folder, problems)
+    meta = load_meta(folder, problems)
+    check_translation_meta(meta, folder / "meta.toml", lang == handout.source_lang, problems)
+    glyphs = glyphs_for(root, lang)
+    for path in (folder / "meta.toml", root / "templates" / "strings" / f"{lang}.toml"):
+        if path.is_file() and glyphs:
+            check_glyphs(read_lines(path, problems), glyphs, problems)
+    return meta
+
+
+def glyphs_for(root: Path, lang: str) -> frozenset[int]:
+    """The code points the shipped fonts can show for a language (empty if Babel does not know it)."""
+    try:
+        return coverage(root / "styles" / "fonts", script_of(lang).fonts)
+    except (ValueError, UnknownLocaleError, FileNotFoundError):
+        return frozenset()
