@@ -212,8 +212,11 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
     if glyphs:
         check_glyphs(lines, glyphs, problems)
     title, intro, sections = split_sections(lines, problems)
+    unreadable = len(problems) > before or "title" not in meta
+    # A text that lacks a required section is still returned, so that a translation
+    # is also compared with its source and every difference is reported at once.
     check_sections(path, sections, handout.sections.get(fmt, ()), problems)
-    if len(problems) > before or "title" not in meta:
+    if unreadable:
         return None
     return Text(path, lang, fmt, title or meta["title"], meta.get("subtitle", ""),
                 to_html(intro), tuple(sections), partials)

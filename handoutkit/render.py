@@ -95,8 +95,22 @@ def isolate_ltr(html: str) -> Markup:
     or "38 °C (100.4 °F)". Only text between tags is touched."""
     parts = TAG_RE.split(str(html))
     for i in range(0, len(parts), 2):  # even items are text, odd items are tags
-        parts[i] = LTR_RUN_RE.sub(r'<span dir="ltr">\g<0></span>', parts[i])
+        parts[i] = LTR_RUN_RE.sub(wrap_ltr_run, parts[i])
     return Markup("".join(parts))
+
+
+def wrap_ltr_run(match) -> str:
+    """One run as an isolated LTR span. A bracket whose partner lies outside the run
+    belongs to the Arabic text around it and stays outside; a short run (a name, a
+    number) is kept on one line, since a Latin phrase broken across RTL lines reads
+    in the wrong order."""
+    run, before, after = match[0], "", ""
+    if run.endswith(")") and run.count(")") > run.count("("):
+        run, after = run[:-1], ")"
+    if run.startswith("(") and run.count("(") > run.count(")"):
+        run, before = run[1:], "("
+    short = ' class="nobreak"' if len(run) <= 40 else ""
+    return f'{before}<span dir="ltr"{short}>{run}</span>{after}'
 
 
 def prepare_text(text: Text, direction: str) -> Text:

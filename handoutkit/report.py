@@ -75,7 +75,8 @@ def describe_checks(result) -> str:
     from .formats import FORMATS
     fmt = FORMATS[result.target.format]
     grade = result.readability
-    limit = f" (limit {fmt.max_grade})" if fmt.max_grade else ""
+    limited = fmt.max_grade and grade and grade["formula"] == "Flesch-Kincaid grade"
+    limit = f" (limit {fmt.max_grade})" if limited else ""
     return (f"      pages {result.pages}/{fmt.max_pages}; no WeasyPrint warnings; fonts embedded and shipped"
             + (f"; {grade['formula']} {grade['score']}{limit}" if grade else ""))
 
