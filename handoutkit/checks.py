@@ -17,10 +17,12 @@ READABILITY_FORMULA = "Flesch-Kincaid grade"
 BLOCK_RE = re.compile(r"<(p|li|h[1-6]|dt|dd|td|th)\b[^>]*>(.*?)</\1>", re.S)
 
 
-def check_pages(pages: int, fmt: Format) -> list[str]:
-    if pages > fmt.max_pages:
-        return [f"needs {pages} pages even at the smallest allowed body size ({fmt.smaller_sizes[-1]} pt); "
-                f"the {fmt.name} limit is {fmt.max_pages}: shorten the text"]
+def check_pages(pages: int, fmt: Format, large_print: bool = False) -> list[str]:
+    limit = fmt.page_limit(large_print)
+    if pages > limit:
+        floor = "16 pt (large print)" if large_print else f"{fmt.smaller_sizes[-1]} pt"
+        return [f"needs {pages} pages even at the smallest allowed body size ({floor}); "
+                f"the {fmt.name} limit is {limit}: shorten the text"]
     return []
 
 

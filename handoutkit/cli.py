@@ -21,6 +21,15 @@ def parse_args(argv):
     parser.add_argument("--paper", action="append", default=[], help="a4, letter, card" + REPEAT)
     parser.add_argument("--out", type=Path, help="output folder (default: dist/)")
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
+    parser.add_argument("--clinic", type=Path, metavar="FILE",
+                        help="clinic profile (TOML): its name, logo and numbers on every copy; output in dist/<clinic id>/")
+    parser.add_argument("--large-print", action="store_true",
+                        help="also build large-print variants (16 pt body) of brief, standard and booklet")
+    parser.add_argument("--fillable", action="store_true", help="blanks become PDF form fields (-fillable.pdf)")
+    parser.add_argument("--print-shop", action="store_true",
+                        help="PDF/X-4 with 3 mm bleed and crop marks (-print.pdf)")
+    parser.add_argument("--release", action="store_true",
+                        help="refuse drafts and handouts past their review date")
     parser.add_argument("--list", action="store_true", help="print the targets and exit")
     parser.add_argument("--check", action="store_true",
                         help="validate all content and list stale translations, without rendering")
@@ -40,7 +49,8 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
 
     args = parse_args(argv)
     selection = Selection(*(tuple(v) for v in (args.handout, args.lang, args.format, args.paper)))
-    options = Options(args.root.resolve(), args.out, selection, args.strict)
+    options = Options(args.root.resolve(), args.out, selection, args.strict, args.clinic, args.large_print,
+                      args.fillable, args.print_shop, args.release)
     try:
         if args.mark_translated:
             return mark(options, args.mark_translated, out)

@@ -18,6 +18,16 @@ class Selection:
     papers: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Variants:
+    """Output options that add or change targets."""
+
+    clinic: str | None = None   # clinic id; the profile is loaded by the project stage
+    large_print: bool = False   # also build large-print variants of the formats that have one
+    fillable: bool = False
+    print_shop: bool = False
+
+
 @dataclass
 class Plan:
     handouts: list[Handout] = field(default_factory=list)
@@ -31,15 +41,21 @@ def find_handout_folders(handouts_dir: Path) -> list[Path]:
     return sorted(p for p in handouts_dir.iterdir() if (p / "handout.toml").is_file())
 
 
-def plan_targets(handouts: list[Handout], selection: Selection) -> list[Target]:
+def plan_targets(handouts: list[Handout], selection: Selection, variants: Variants = Variants()) -> list[Target]:
     """All targets of the handouts that match the selection, in a stable order."""
     return [
-        Target(h.id, lang, fmt, paper)
+        Target(h.id, lang, fmt, paper, large, variants.clinic, variants.fillable, variants.print_shop)
         for h in handouts if chosen(h.id, selection.handouts)
         for lang in h.languages if chosen(lang, selection.langs)
         for fmt in FORMATS if fmt in h.sections and chosen(fmt, selection.formats)
         for paper in FORMATS[fmt].papers if chosen(paper, selection.papers)
+        for large in large_print_options(FORMATS[fmt], variants)
     ]
+
+
+def large_print_options(fmt, variants: Variants) -> tuple[bool, ...]:
+    """The regular target, and with --large-print its large-print twin where the format has one."""
+    return (False, True) if variants.large_print and fmt.large_max_pages else (False,)
 
 
 def chosen(value: str, wanted: tuple[str, ...]) -> bool:

@@ -4,8 +4,10 @@ WeasyPrint logs a missing image or an ignored CSS rule and carries on; this
 stage collects those messages so the checks can fail the target on them.
 """
 
+import hashlib
 import logging
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,13 +62,37 @@ def collect_weasyprint_log():
         logger.removeHandler(handler)
 
 
-def lay_out(html: str, base_url: Path, fetcher: AssetFetcher, fonts: FontConfiguration) -> Layout:
-    """Render the HTML and write it to PDF bytes (nothing touches the disk)."""
+def lay_out(html: str, base_url: Path, fetcher: AssetFetcher, fonts: FontConfiguration,
+            forms: bool = False, print_shop: bool = False) -> Layout:
+    """Render the HTML and write it to PDF bytes (nothing touches the disk).
+
+    PDF/UA-1 (tagged, with /Lang and the title shown) by default; PDF/X-4 with
+    tags for a print shop. Form fields are a render-time option in WeasyPrint.
+    """
     with collect_weasyprint_log() as messages:
         document = HTML(string=html, base_url=f"{base_url.resolve().as_uri()}/", url_fetcher=fetcher).render(
-            font_config=fonts)
-        pdf = document.write_pdf()
+            font_config=fonts, pdf_forms=forms)
+        if print_shop:
+            pin_document_id(document, hashlib.md5(html.encode()).hexdigest())
+            pdf = document.write_pdf(pdf_variant="pdf/x-4", pdf_tags=True)
+        else:
+            pdf = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=True)
     return Layout(pdf, len(document.pages), list(messages))
+
+
+def pin_document_id(document, digest: str) -> None:
+    """WeasyPrint writes a random xmpMM:DocumentID into PDF/X-4 metadata; replace it
+    with one derived from the HTML, so rebuilds stay byte-identical."""
+    metadata = document.metadata
+    generate = metadata.generate_rdf_metadata
+
+    def generate_stable(*args, **kwargs):
+        rdf = generate(*args, **kwargs)
+        pattern = rb"xmp\.did:[0-9a-f-]{36}" if isinstance(rdf, bytes) else r"xmp\.did:[0-9a-f-]{36}"
+        stable = f"xmp.did:{digest}".encode() if isinstance(rdf, bytes) else f"xmp.did:{digest}"
+        return re.sub(pattern, stable, rdf)
+
+    metadata.generate_rdf_metadata = generate_stable
 
 
 def write_atomically(path: Path, data: bytes) -> None:

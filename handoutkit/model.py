@@ -69,11 +69,18 @@ class Target:
     lang: str
     format: str
     paper: str
+    large_print: bool = False
+    clinic: str | None = None   # clinic profile id
+    fillable: bool = False      # blanks are PDF form fields
+    print_shop: bool = False    # PDF/X-4 with bleed and crop marks
 
     @property
     def relpath(self) -> str:
         """Where the PDF goes, relative to the output folder."""
-        return f"{self.handout}/{self.lang}/{self.handout}-{self.format}-{self.paper}.pdf"
+        suffix = "".join(tag for flag, tag in ((self.large_print, "-large"), (self.fillable, "-fillable"),
+                                                (self.print_shop, "-print")) if flag)
+        name = f"{self.handout}/{self.lang}/{self.handout}-{self.format}-{self.paper}{suffix}.pdf"
+        return f"{self.clinic}/{name}" if self.clinic else name
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -28,6 +28,7 @@ class Result:
     handout: Handout | None = None
     title: str = ""
     stale: bool = False
+    overdue: bool = False
     body_size: float | None = None  # pt, when shrunk to fit
 
     @property
@@ -42,7 +43,8 @@ def build(options: Options, on_result=lambda result: None) -> list[Result]:
     # One Jinja environment, one fetcher and one font configuration serve every target,
     # so templates are compiled and @font-face files registered only once.
     env = make_environment(project.root / "templates")
-    fetcher = AssetFetcher([project.root / "styles", project.root / "handouts"])
+    assets = [project.root / "styles", project.root / "handouts"]
+    fetcher = AssetFetcher(assets + ([project.clinic.folder] if project.clinic else []))
     fonts = FontConfiguration()
     results = []
     for target in project.targets:
@@ -60,7 +62,8 @@ def build_target(target, project, env, fetcher, fonts, options: Options) -> Resu
     PDF stays if anything fails."""
     start = time.perf_counter()
     handout, text = project.handouts[target.handout], project.texts[target.key]
-    result = Result(target, handout=handout, title=text.title, stale=bool(project.stale.get(target.key)))
+    result = Result(target, handout=handout, title=text.title, stale=bool(project.stale.get(target.key)),
+                    overdue=target.handout in project.overdue)
     try:
         layout, result.body_size = lay_out_to_fit(target, project, env, fetcher, fonts)
     except Exception as error:  # a template or layout failure fails this target only
@@ -72,6 +75,8 @@ def build_target(target, project, env, fetcher, fonts, options: Options) -> Resu
     if options.strict and result.stale:
         result.problems.append("stale translation (--strict): the source changed in "
                                + ", ".join(project.stale[target.key]))
+    if options.strict and result.overdue:
+        result.problems.append(f"review overdue since {project.overdue[target.handout]} (--strict)")
     result.pages, result.size = layout.pages, len(layout.pdf)
     result.sha256 = hashlib.sha256(layout.pdf).hexdigest()
     if result.ok:
@@ -86,10 +91,10 @@ def lay_out_to_fit(target, project, env, fetcher, fonts):
     (None = the stylesheet's own)."""
     fmt = FORMATS[target.format]
     handout, text = project.handouts[target.handout], project.texts[target.key]
-    for size in (None, *fmt.smaller_sizes):
-        html = render_html(env, target, handout, text, project.strings[target.lang], size)
-        layout = lay_out(html, project.root, fetcher, fonts)
-        if layout.pages <= fmt.max_pages:
+    for size in fmt.sizes_to_try(target.large_print):
+        html = render_html(env, target, handout, text, project.strings[target.lang], size, project.clinic)
+        layout = lay_out(html, project.root, fetcher, fonts, target.fillable, target.print_shop)
+        if layout.pages <= fmt.page_limit(target.large_print):
             break
     return layout, size
 
@@ -101,7 +106,7 @@ def section_html(text: Text) -> str:
 
 def check_target(layout, target: Target, readability, root: Path) -> list[str]:
     fmt = FORMATS[target.format]
-    return (checks.check_pages(layout.pages, fmt)
+    return (checks.check_pages(layout.pages, fmt, target.large_print)
             + checks.check_log(layout.messages)
             + checks.check_fonts(layout.pdf, checks.shipped_font_names(root / "styles" / "fonts"))
             + checks.check_readability(readability, fmt))

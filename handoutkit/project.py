@@ -4,13 +4,15 @@ Nothing here renders or imports WeasyPrint, so `build.py --check` stays fast.
 """
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from babel.core import UnknownLocaleError
 
 from . import PROJECT_ROOT
+from .clinics import Clinic, load_clinic
 from .content import check_glyphs, load_handout, load_meta, load_text, read_lines
-from .discover import Selection, check_selection, find_handout_folders, plan_targets
+from .discover import Selection, Variants, check_selection, find_handout_folders, plan_targets
 from .errors import ContentError, Problem, UsageError
 from .model import Handout, Target, Text
 from .render import Strings, check_locale, load_strings
@@ -23,7 +25,13 @@ class Options:
     root: Path = PROJECT_ROOT
     out: Path | None = None
     selection: Selection = Selection()
-    strict: bool = False  # stale translations fail their targets
+    strict: bool = False          # stale translations and overdue reviews fail their targets
+    clinic_file: Path | None = None
+    large_print: bool = False
+    fillable: bool = False
+    print_shop: bool = False
+    release: bool = False         # refuse drafts and handouts past their review date
+    today: date | None = None     # for review dates; None = the real date
 
     @property
     def out_dir(self) -> Path:
@@ -40,6 +48,8 @@ class Project:
     strings: dict[str, Strings]
     targets: list[Target]
     stale: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)  # key -> changed source files
+    clinic: Clinic | None = None
+    overdue: dict[str, date] = field(default_factory=dict)  # handout id -> next review date, if past
 
 
 def load_project(options: Options) -> Project:
@@ -54,7 +64,9 @@ def load_project(options: Options) -> Project:
     handouts = {h.id: h for h in (load_handout(f, problems) for f in folders) if h}
     if wrong := check_selection(list(handouts.values()), options.selection, handouts_dir):
         raise UsageError(wrong)
-    targets = plan_targets(list(handouts.values()), options.selection)
+    clinic = load_clinic(options.clinic_file, problems) if options.clinic_file else None
+    variants = Variants(clinic.id if clinic else None, options.large_print, options.fillable, options.print_shop)
+    targets = plan_targets(list(handouts.values()), options.selection, variants)
     # 2. Load every text the targets need, and the source-language texts they translate.
     keys = list(dict.fromkeys(k for t in targets for k in (t.key, (t.handout, handouts[t.handout].source_lang, t.format))))
     languages = list(dict.fromkeys((h, lang) for h, lang, _ in keys))
@@ -70,9 +82,34 @@ def load_project(options: Options) -> Project:
         if lang != handouts[h].source_lang and source and texts.get((h, lang, fmt)):
             check_parity(source, texts[h, lang, fmt], problems)
             stale[h, lang, fmt] = changed_sources(source, metas[h, lang])
+    # 4. Document control: what is overdue, and what --release refuses.
+    today = options.today or date.today()
+    overdue = {h.id: h.control.next_review for h in handouts.values() if h.control.next_review < today}
+    if options.release:
+        problems += release_problems(handouts, metas, overdue)
     if problems:
         raise ContentError(problems)
-    return Project(options.root, handouts, texts, strings, targets, stale)
+    return Project(options.root, handouts, texts, strings, targets, stale, clinic, overdue)
+
+
+def release_problems(handouts: dict[str, Handout], metas: dict, overdue: dict) -> list[Problem]:
+    """--release publishes only approved texts whose review is not overdue."""
+    problems = []
+    for handout in handouts.values():
+        path = handout.path / "handout.toml"
+        if handout.control.status != "approved":
+            problems.append(Problem(path, f"{handout.id} is a draft: --release refuses it",
+                                    "a named clinical reviewer must approve it (status, approver, approved_on)"))
+        if handout.id in overdue:
+            problems.append(Problem(path, f"{handout.id} was due for review on {overdue[handout.id]}: "
+                                    "--release refuses it", "review it, then update last_reviewed and next_review"))
+    for (handout_id, lang), meta in metas.items():
+        translation = meta.get("translation") or {}
+        if translation and translation.get("status") != "approved":
+            problems.append(Problem(handouts[handout_id].path / lang / "meta.toml",
+                                    f"the {lang} translation is a draft: --release refuses it",
+                                    "a named reviewer must approve it ([translation] status, approver, approved_on)"))
+    return problems
 
 
 def load_language(handout: Handout, lang: str, root: Path, problems: list) -> dict:

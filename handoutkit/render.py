@@ -12,8 +12,10 @@ from pathlib import Path
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+import segno
 from markupsafe import Markup
 
+from .clinics import Clinic
 from .content import read_toml
 from .errors import Problem
 from .model import Handout, Target, Text
@@ -26,7 +28,11 @@ TAG_RE = re.compile(r"(<[^>]*>)")
 LTR_RUN_RE = re.compile(r"[+(]?[A-Za-z0-9][A-Za-z0-9\u00b0%.,:;/()+\-\u2013 ]*[A-Za-z0-9\u00b0%)]|[A-Za-z0-9]")
 REQUIRED_STRINGS = ("page_x_of_y", "draft_notice", "version", "last_reviewed", "next_review",
                     "status", "status_draft", "status_approved", "sources", "full_references",
-                    "field_name", "field_infusion_date", "field_centre", "field_contact")
+                    "field_name", "field_infusion_date", "field_centre", "field_contact",
+                    "contact_heading", "contact_day", "contact_after_hours", "contact_emergency",
+                    "contact_qr", "logo_alt", "qr_alt", "colon")
+IMG_RE = re.compile(r"<img\b[^>]*>")
+ALT_RE = re.compile(r'\balt="([^"]*)"')
 
 
 class MissingString(KeyError):
@@ -83,10 +89,25 @@ def make_environment(templates_dir: Path) -> Environment:
 
 
 def stylesheets(target: Target) -> list[str]:
-    """Shared base, then the paper, the format and the script: later files win."""
-    sheets = ["styles/base.css", f"styles/paper-{target.paper}.css", f"styles/{target.format}.css"]
-    script = script_of(target.lang).stylesheet
-    return sheets + ([script] if script else [])
+    """Shared base, then the paper, the format, the script and the variants: later files win."""
+    sheets = ["styles/base.css", f"styles/paper-{target.paper}.css", f"styles/{target.format}.css",
+              script_of(target.lang).stylesheet]
+    sheets += ["styles/large-print.css" if target.large_print else None,
+               "styles/print-shop.css" if target.print_shop else None]
+    return [sheet for sheet in sheets if sheet]
+
+
+def qr_data_uri(url: str) -> str:
+    """The URL as a QR code, in vector form (SVG), inline so no file is fetched."""
+    return segno.make_qr(url, error="m").svg_data_uri(scale=4, border=0)
+
+
+def check_alt_text(html: str) -> None:
+    """Every image needs alt text (PDF/UA, and screen readers); fail the target otherwise."""
+    for tag in IMG_RE.findall(html):
+        alt = ALT_RE.search(tag)
+        if not alt or not alt[1].strip():
+            raise ValueError(f"image without alt text: {tag[:120]} (describe the image in its alt text)")
 
 
 def isolate_ltr(html: str) -> Markup:
@@ -134,9 +155,9 @@ def direction_of(lang: str) -> str:
 
 
 def render_html(env: Environment, target: Target, handout: Handout, text: Text, strings: Strings,
-                body_size: float | None = None) -> str:
+                body_size: float | None = None, clinic: Clinic | None = None) -> str:
     """The complete HTML of one target; body_size (pt) overrides the stylesheet's when
-    a long translation must shrink to fit."""
+    a long translation must shrink to fit; without a clinic, contacts are blanks."""
     locale = Locale.parse(target.lang, sep="-")
     control = handout.control
     direction = direction_of(target.lang)
@@ -156,5 +177,13 @@ def render_html(env: Environment, target: Target, handout: Handout, text: Text, 
         "page_label": page_label(strings),
         "stylesheets": stylesheets(target),
         "t": strings,
+        "clinic": clinic,
+        "logo": clinic.logo.as_uri() if clinic and clinic.logo else "",
+        "qr": qr_data_uri(clinic.url) if clinic and clinic.url and target.format != "card" else "",
+        "fillable": target.fillable,
+        "large_print": target.large_print,
+        "created": control.last_reviewed.isoformat(),
     }
-    return env.get_template(f"{target.format}.html").render(context)
+    html = env.get_template(f"{target.format}.html").render(context)
+    check_alt_text(html)
+    return html

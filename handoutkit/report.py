@@ -27,7 +27,13 @@ def manifest_entry(result) -> dict:
         "next_review": control.next_review.isoformat(),
         "readability": result.readability,
         "stale": result.stale,
+        "overdue": result.overdue,
         "body_size": result.body_size,
+        "large_print": target.large_print,
+        "clinic": target.clinic,
+        "fillable": target.fillable,
+        "print_shop": target.print_shop,
+        "pdf_variant": "pdf/x-4" if target.print_shop else "pdf/ua-1",
     }
 
 
@@ -84,4 +90,6 @@ def describe_checks(result) -> str:
 def summary(results, seconds: float) -> str:
     failed = [r for r in results if not r.ok]
     line = f"{len(results) - len(failed)} built, {len(failed)} failed, in {seconds:.1f} s"
-    return "\n".join([line] + [f"  failed: {r.target.relpath}" for r in failed])
+    overdue = sorted({r.target.handout for r in results if r.overdue})
+    warnings = [f"warning: {h} is past its next review date (handout.toml next_review)" for h in overdue]
+    return "\n".join([line] + [f"  failed: {r.target.relpath}" for r in failed] + warnings)
