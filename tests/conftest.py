@@ -1,13 +1,16 @@
 """Shared fixtures: tiny projects in tmp_path for unit tests, and one real build
 of the repository's handouts (session-scoped) for the checks over every target."""
 
+import math
 import shutil
+from collections import Counter
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from handoutkit import PROJECT_ROOT
 from handoutkit.errors import ContentError
@@ -80,6 +83,19 @@ def write_project(root: Path, files: dict | None = None) -> Path:
 def tiny(tmp_path):
     """A valid tiny project; tests change single files before loading it."""
     return write_project(tmp_path / "project")
+
+
+def body_size(path, page=0):
+    """The size, in pt, of most of the characters on a page: the body text.
+    From pypdf's text visitor: font size times the text and graphics scales."""
+    sizes = Counter()
+
+    def visit(text, cm, tm, font, font_size):
+        scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+        sizes[round(font_size * scale, 1)] += len(text.strip())
+
+    PdfReader(path).pages[page].extract_text(visitor_text=visit)
+    return sizes.most_common(1)[0][0]
 
 
 def run_cli(*args, cwd=PROJECT_ROOT):

