@@ -25,7 +25,8 @@ PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 TAG_RE = re.compile(r"(<[^>]*>)")
 # A run that starts and ends with a Latin letter, digit, sign or bracket and may hold
 # spaces and punctuation between (\u00b0 is the degree sign, \u2013 the en dash).
-LTR_RUN_RE = re.compile(r"[+(]?[A-Za-z0-9][A-Za-z0-9\u00b0%.,:;/()+\-\u2013 ]*[A-Za-z0-9\u00b0%)]|[A-Za-z0-9]")
+LATIN = "A-Za-z0-9\u00c0-\u024f"  # Latin letters with accents (Müller), digits
+LTR_RUN_RE = re.compile(rf"[+(]?[{LATIN}][{LATIN}\u00b0%.,:;/()+\-\u2013 ]*[{LATIN}\u00b0%)]|[{LATIN}]")
 REQUIRED_STRINGS = ("page_x_of_y", "draft_notice", "version", "last_reviewed", "next_review",
                     "status", "status_draft", "status_approved", "sources", "full_references",
                     "field_name", "field_infusion_date", "field_centre", "field_contact",
