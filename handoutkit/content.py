@@ -20,6 +20,7 @@ from pathlib import Path
 
 import markdown
 from markupsafe import Markup
+from PIL import Image
 
 from .errors import Problem
 from .formats import FORMATS
@@ -35,6 +36,9 @@ STATUSES = ("draft", "approved")
 SECTION_RE = re.compile(r"^##\s+(?P<heading>.+?)\s*\{#(?P<id>[a-z0-9-]+)\}\s*$")
 DIRECTIVE_RE = re.compile(r"^@(?P<name>[a-z]+)(?:\s+(?P<arg>\S+))?\s*$")
 PARTIAL_NAME_RE = re.compile(r"^[a-z0-9-]+$")
+IMAGE_RE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)[^)]*\)")
+MAX_IMAGE_BYTES = 5_000_000
+MAX_IMAGE_PIXELS = 25_000_000  # e.g. 5000 x 5000; a print page needs far less
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ def read_toml(path: Path, problems: list) -> dict | None:
         problems.append(Problem(path, "file is missing"))
     except UnicodeDecodeError:
         problems.append(Problem(path, "file is not UTF-8 text", "save it as UTF-8"))
+    except OSError as error:  # a folder, no permission, ...
+        problems.append(Problem(path, f"cannot read the file: {error.strerror}", "check that it is a readable file"))
     except tomllib.TOMLDecodeError as error:
         found = re.search(r"\(at line (\d+)", str(error))
         message = re.sub(r"\s*\(at line.*\)", "", str(error))
@@ -202,7 +208,7 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
     glyphs, also check that the shipped fonts can show every character."""
     folder = handout.path / lang
     path = folder / f"{fmt}.md"
-    if not path.is_file():
+    if not path.exists():
         problems.append(Problem(path, f"the {fmt} text for '{lang}' is missing",
                                 f"write {fmt}.md or remove [formats.{fmt}] from handout.toml"))
         return None
@@ -211,6 +217,7 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
     lines = expand_directives(read_lines(path, problems), folder, handout.control, partials, problems)
     if glyphs:
         check_glyphs(lines, glyphs, problems)
+    check_images(lines, handout.path.parent.parent, problems)
     title, intro, sections = split_sections(lines, problems)
     unreadable = len(problems) > before or "title" not in meta
     # A text that lacks a required section is still returned, so that a translation
@@ -229,7 +236,47 @@ def read_lines(path: Path, problems: list) -> list[Line]:
     except UnicodeDecodeError as error:
         problems.append(Problem(path, f"file is not UTF-8 text (byte {error.start})", "save it as UTF-8"))
         return []
+    except OSError as error:
+        problems.append(Problem(path, f"cannot read the file: {error.strerror}", "check that it is a readable file"))
+        return []
     return [Line(t, path, n) for n, t in enumerate(text.splitlines(), 1)]
+
+
+def check_images(lines, root: Path, problems: list) -> None:
+    """Images named in Markdown: inside handouts/, a real PNG, JPEG or SVG, not too big."""
+    for line in lines:
+        for match in IMAGE_RE.finditer(line.text):
+            alt, src = match["alt"].strip(), match["src"]
+            if not alt:
+                problems.append(Problem(line.path, f"image '{src}' has no alt text",
+                                        "describe it: ![what it shows](path)", line.number))
+            if message := image_problem(src, root):
+                problems.append(Problem(line.path, f"image '{src}' {message}", line=line.number))
+
+
+def image_problem(src: str, root: Path) -> str | None:
+    """What is wrong with an image path (relative to the project root), if anything."""
+    path = (root / src).resolve()
+    if re.match(r"^[a-z]+:", src) or not path.is_relative_to((root / "handouts").resolve()):
+        return "must be a file inside handouts/ (no web addresses, no other folders)"
+    if not path.is_file():
+        return "does not exist"
+    if path.stat().st_size > MAX_IMAGE_BYTES:
+        return f"is larger than {MAX_IMAGE_BYTES // 1_000_000} MB"
+    if path.suffix.lower() == ".svg":
+        data = path.read_bytes()
+        return "is an SVG with a DTD or entities (not allowed)" if b"<!DOCTYPE" in data or b"<!ENTITY" in data else None
+    try:
+        with Image.open(path) as image:
+            if image.format not in ("PNG", "JPEG"):
+                return f"is {image.format}, not PNG, JPEG or SVG"
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                return f"is {image.width} x {image.height} pixels, more than {MAX_IMAGE_PIXELS:,}"
+    except Image.DecompressionBombError:
+        return f"has far more than {MAX_IMAGE_PIXELS:,} pixels"
+    except OSError:
+        return "is not an image Pillow can read"
+    return None
 
 
 def check_glyphs(lines, glyphs: frozenset[int], problems: list) -> None:

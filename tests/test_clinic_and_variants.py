@@ -178,9 +178,16 @@ def test_overdue_review_warns_and_strict_fails(tiny, tmp_path):
     assert strict.problems == ["review overdue since 2026-07-10 (--strict)"]
 
 
-def test_image_without_alt_text_fails_the_target(tiny, tmp_path):
+def test_image_without_alt_text_is_refused(tiny, tmp_path):
     segno.make("x").save(str(tiny / "handouts/demo/en/picture.png"))
     brief = tiny / "handouts/demo/en/brief.md"
     brief.write_text(brief.read_text().replace("It is short.", "It is short. ![](handouts/demo/en/picture.png)"))
+    with pytest.raises(ContentError, match=r"brief.md:4: image 'handouts/demo/en/picture.png' has no alt text"):
+        build(Options(tiny, tmp_path, Selection(formats=("brief",), papers=("a4",))))
+
+
+def test_template_image_without_alt_text_fails_the_target(tiny, tmp_path):
+    template = tiny / "templates/brief.html"
+    template.write_text('{% extends "base.html" %}{% block header %}<img src="styles/fonts/OFL.txt">{% endblock %}')
     [result] = build(Options(tiny, tmp_path, Selection(formats=("brief",), papers=("a4",))))
     assert "image without alt text" in result.problems[0]
