@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
+import pypdfium2
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date
 from markupsafe import Markup
@@ -29,7 +30,8 @@ THUMBNAILS = "thumbnails"
 THUMBNAIL_WIDTH = 240  # pixels: shown about 110 CSS px wide, so still sharp on 2x screens
 
 FORMAT_LABELS = {"card": "Wallet card", "brief": "Brief", "standard": "Standard", "booklet": "Booklet"}
-PAPER_LABELS = {"a4": "A4", "letter": "US Letter", "card": "Card size"}
+PAPER_LABELS = {"a4": "A4", "letter": "US Letter", "card": "Card, 85.6 × 54 mm"}
+CARD_SIZE = "85.6 × 54 mm"  # "Wallet card, 85.6 × 54 mm" reads better than "Wallet card, Card, ..."
 NO_CLINIC = "-"  # filter value of a handout for no particular clinic; "" means "any"
 
 # The filters, in the order they are shown: (key, legend, label of the "any" choice).
@@ -88,21 +90,20 @@ def make_thumbnail(out_dir: Path, pdf_relpath: str) -> Thumbnail | None:
         if not png.is_file() or png.stat().st_mtime_ns <= pdf.stat().st_mtime_ns:
             write_atomically(png, render_first_page(pdf))
         width, height = png_size(png)
-    except Exception:  # an unreadable PDF loses its picture, not the whole catalog
+    except (OSError, ValueError, pypdfium2.PdfiumError):  # an unreadable PDF loses its picture, not the catalog
         return None
     return Thumbnail(quote(png.relative_to(out_dir).as_posix()), width, height)
 
 
 def render_first_page(pdf: Path) -> bytes:
-    import pypdfium2  # imported here: only the catalog needs PDFium
-
     document = pypdfium2.PdfDocument(pdf)
     try:
         page = document[0]
         image = page.render(scale=THUMBNAIL_WIDTH / page.get_width()).to_pil()
         buffer = io.BytesIO()
+        # 64 colours look the same at this size and make the file a third as big.
         # Saved before the document is closed: the image may share PDFium's memory.
-        image.convert("RGB").save(buffer, "PNG", optimize=True)
+        image.convert("RGB").quantize(colors=64).save(buffer, "PNG", optimize=True)
     finally:
         document.close()
     return buffer.getvalue()
@@ -110,7 +111,8 @@ def render_first_page(pdf: Path) -> bytes:
 
 def png_size(png: Path) -> tuple[int, int]:
     """Width and height from the PNG header, so the page can reserve the space."""
-    header = png.read_bytes()[:24]
+    with png.open("rb") as stream:
+        header = stream.read(24)
     if header[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError(f"{png} is not a PNG")
     return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
@@ -197,23 +199,32 @@ def describe_target(entry: dict, thumbnail: Thumbnail | None, failed: dict, toda
         "title": entry["title"],
         "language": describe_language(entry["lang"]),
         "format": FORMAT_LABELS.get(entry["format"], entry["format"].capitalize()),
-        "paper": PAPER_LABELS.get(entry["paper"], entry["paper"].upper()),
+        "paper": CARD_SIZE if entry["paper"] == "card" else PAPER_LABELS.get(entry["paper"], entry["paper"].upper()),
         "pages": entry["pages"],
         "size": format_size(entry["bytes"]),
         "version": entry.get("version", ""),
         "draft": entry.get("status") != "approved",
         "next_review": next_review,
         "next_review_text": format_date(next_review, "d MMMM y", locale="en") if next_review else "",
-        "overdue": bool(next_review and next_review < today),
+        # The build's own verdict when the manifest has one, else today's.
+        "overdue": bool(entry.get("overdue") or (next_review and next_review < today)),
         "stale": bool(entry.get("stale")),
-        "large_print": bool(entry.get("large_print")),
+        "variants": variants(entry),
         "clinic": entry.get("clinic") or "",
         "readability": (f"{readability['formula']} {readability['score']}" if readability else ""),
         "problems": failed.get(entry["path"], []),
         "thumbnail": thumbnail,
         "filters": filter_values(entry),
-        "order": (order_of(entry["format"], FORMATS), order_of(entry["paper"], PAPERS), entry["path"]),
+        "order": (order_of(entry["format"], FORMATS), order_of(entry["paper"], PAPERS), len(variants(entry)),
+                  entry["path"]),
     }
+
+
+def variants(entry: dict) -> list[str]:
+    """What tells apart PDFs of the same format, paper and language; named in the
+    card's heading and link text, so every link says which file it is."""
+    flags = (("large_print", "large print"), ("fillable", "fillable"), ("print_shop", "for a print shop"))
+    return [label for key, label in flags if entry.get(key)]
 
 
 def order_of(value: str, known) -> int:

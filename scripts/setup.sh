@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Set up this project on a fresh Debian or Ubuntu machine, idempotently:
 #   1. system libraries with apt-get: Pango for WeasyPrint, HarfBuzz's subsetter
-#      (fonts are subset 10-70x faster with it), poppler-utils and qpdf for the tests;
+#      (fonts are subset 10-70x faster with it), poppler-utils and qpdf for the tests,
+#      Chromium for the catalog's browser tests;
 #   2. a virtual environment in .venv with the Python packages from pyproject.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3 python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils qpdf)
+packages=(python3 python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils qpdf
+          chromium fonts-liberation)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,10 +1,9 @@
 """A built output folder with many handouts, languages and optional manifest fields,
 for the catalog tests, made in seconds.
 
-Only three real PDFs are built (the tiny demo project's card and brief); the
-other entries are copies of them under other handouts and languages, with a
-manifest written to match. The catalog reads nothing but the manifest and the
-files, so this exercises every filter, right-to-left labels, and the optional
+Only three PDFs are made (a card, an A4 and a Letter page); the other entries
+are copies of them under other handouts and languages, with a manifest written
+to match. This exercises every filter, right-to-left labels, and the optional
 fields later work adds (stale, large_print, clinic) without needing
 translations or fonts that may not exist yet.
 """
@@ -13,9 +12,6 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
-
-from conftest import write_project
-from handoutkit.pipeline import Options, build
 
 # (handout, lang, title, extra manifest fields); each gets a card and a brief on A4 and Letter.
 HANDOUTS = [
@@ -28,15 +24,24 @@ HANDOUTS = [
                                                "next_review": "2020-01-31"}),
 ]
 FILES = [("card", "card"), ("brief", "a4"), ("brief", "letter")]
+PAGE_SIZES = {"card": "85.6mm 54mm", "a4": "A4", "letter": "letter"}
 
 
 def build_pdfs(work: Path) -> dict[tuple[str, str], Path]:
-    """The tiny project's three PDFs, built for real."""
-    root = write_project(work / "project")
-    out = work / "built"
-    results = build(Options(root, out))
-    assert all(r.ok for r in results), [r.problems for r in results]
-    return {(r.target.format, r.target.paper): out / r.target.relpath for r in results}
+    """Three small PDFs in the sizes of the real ones, made with WeasyPrint directly:
+    the catalog reads only files and the manifest, so its tests need not depend on
+    the content pipeline (which other tests cover)."""
+    from weasyprint import HTML
+
+    pdfs = {}
+    for fmt, paper in FILES:
+        page = f"<section><h1>Demo handout</h1><p>{fmt}, {paper}. {'Some words for you. ' * 12}</p></section>"
+        style = (f"@page {{ size: {PAGE_SIZES[paper]}; margin: 6mm }} h1 {{ color: #0b4f8a; font-size: 14pt }}"
+                 " section + section { break-before: page }")
+        pdfs[fmt, paper] = work / "pdfs" / f"{fmt}-{paper}.pdf"
+        pdfs[fmt, paper].parent.mkdir(parents=True, exist_ok=True)
+        HTML(string=f"<style>{style}</style>" + page * (2 if fmt == "card" else 1)).write_pdf(pdfs[fmt, paper])
+    return pdfs
 
 
 def make_catalog_dist(work: Path) -> tuple[Path, dict]:
@@ -54,7 +59,7 @@ def make_catalog_dist(work: Path) -> tuple[Path, dict]:
                 "path": path, "handout": handout, "lang": lang, "format": fmt, "paper": paper,
                 "title": title, "pages": 2 if fmt == "card" else 1, "bytes": len(data),
                 "sha256": hashlib.sha256(data).hexdigest(), "status": "draft", "version": "1.2.0",
-                "last_reviewed": "2026-01-10", "next_review": "2026-07-10",
+                "last_reviewed": "2026-01-10", "next_review": "2027-07-10",
                 "readability": {"formula": "Flesch-Kincaid grade", "score": 4.2}, **extra,
             })
     manifest = {"targets": sorted(entries, key=lambda e: e["path"]), "failed": []}

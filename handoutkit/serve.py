@@ -1,0 +1,247 @@
+"""Authors' preview: `python build.py serve [--port N] [--out DIR]`.
+
+Builds once, serves the output folder on 127.0.0.1, and watches handouts/,
+templates/ and styles/: a saved file inside handouts/<id>/<lang>/ rebuilds that
+handout in that language, a change to the catalog's own template or stylesheet
+rewrites only the catalog, and anything else rebuilds everything. The catalog
+page, as served here (never the file on disk), carries a small script that asks
+/__version every second and reloads when a rebuild has finished.
+"""
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+import traceback
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import PROJECT_ROOT
+from .discover import Selection
+from .errors import ContentError, UsageError
+
+WATCHED = ("handouts", "templates", "styles")
+CATALOG_FILES = ("templates/catalog.html", "styles/catalog.css")
+POLL_SECONDS = 1.0
+SETTLE_SECONDS = 0.2  # editors save in bursts (temp file, rename): wait for the last one
+
+# Injected before </body> of served HTML pages. The version it starts from is
+# written in, so a rebuild that ends between loading and the first poll still reloads.
+RELOAD_SCRIPT = """<script>
+/* Added by `build.py serve`: reload when a rebuild finishes. */
+(function () {
+  var seen = %s;
+  function poll() {
+    fetch("/__version", {cache: "no-store"})
+      .then(function (response) { return response.text(); })
+      .then(function (version) { if (version !== seen) location.reload(); })
+      .catch(function () { /* server stopped or restarting: keep trying */ })
+      .then(function () { setTimeout(poll, 1000); });
+  }
+  setTimeout(poll, 1000);
+})();
+</script>
+"""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="build.py serve",
+                                     description="Serve the built handouts on 127.0.0.1 and rebuild on save.")
+    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0: any free port)")
+    parser.add_argument("--out", type=Path, help="output folder (default: dist/)")
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    root = args.root.resolve()
+    out_dir = (args.out or root / "dist").resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {"version": 0}
+    try:  # listen first: a port in use fails at once, not after a build
+        server = ThreadingHTTPServer(("127.0.0.1", args.port), partial(Handler, state=state, directory=str(out_dir)))
+    except OSError as error:
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {error.strerror} (try --port with another number)",
+              file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # Taken before the first build: a file saved while it runs is rebuilt after it.
+        before = snapshot(root)
+        rebuild(root, out_dir, None)
+        say(f"Serving {out_dir} at http://127.0.0.1:{server.server_address[1]}/ - "
+            f"watching {', '.join(f'{d}/' for d in WATCHED)}; press Ctrl-C to stop.")
+        watch(root, out_dir, state, before)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        server.server_close()
+    say("Stopped.")
+    return 0
+
+
+def stop_like_ctrl_c(signum, frame):
+    """A terminated preview (kill, a test's terminate()) shuts down as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def say(line: str) -> None:
+    print(line, flush=True)  # flushed: the author, or a test, reads it as it happens
+
+
+# --- watching and rebuilding ------------------------------------------------------------
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """(mtime, size) of every watched file, by path relative to root."""
+    files = {}
+    for folder in WATCHED:
+        for path in (root / folder).rglob("*") if (root / folder).is_dir() else ():
+            if ignored(path.name):
+                continue
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # deleted while we looked: seen as gone next time
+                continue
+            if path.is_file():
+                files[path.relative_to(root).as_posix()] = (stat.st_mtime_ns, stat.st_size)
+    return files
+
+
+def ignored(name: str) -> bool:
+    """Editors' swap, backup and lock files: saving them is not saving content."""
+    return name.startswith((".", "#")) or name.endswith(("~", ".swp", ".swx", ".tmp"))
+
+
+def changed_files(before: dict, after: dict) -> list[str]:
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+def plan_rebuild(changed: list[str]) -> list[Selection] | None:
+    """What to rebuild for these changed files: one selection per handout and language
+    touched, [] for the catalog alone, or None for everything."""
+    selections = []
+    for path in changed:
+        parts = path.split("/")
+        if path in CATALOG_FILES:
+            continue
+        if parts[0] == "handouts" and len(parts) >= 4:  # handouts/<id>/<lang>/...
+            selection = Selection(handouts=(parts[1],), langs=(parts[2],))
+            if selection not in selections:
+                selections.append(selection)
+        else:
+            return None
+    return selections
+
+
+def watch(root: Path, out_dir: Path, state: dict, before: dict) -> None:
+    """Poll the watched files every second; rebuild what changed since `before`."""
+    while True:
+        time.sleep(POLL_SECONDS)
+        after = snapshot(root)
+        if after == before:
+            continue
+        time.sleep(SETTLE_SECONDS)
+        # Taken before building, so a file saved during the build is seen next time.
+        after = snapshot(root)
+        changed = changed_files(before, after)
+        before = after
+        say(f"changed: {', '.join(changed)}")
+        plan = plan_rebuild(changed)
+        if plan is None:
+            rebuild(root, out_dir, None)
+        elif not plan:
+            rebuild_catalog(root, out_dir)
+        for selection in plan or ():
+            rebuild(root, out_dir, selection)
+        state["version"] += 1
+
+
+def rebuild(root: Path, out_dir: Path, selection: Selection | None) -> None:
+    """Build a selection (None: everything), print what happened, never raise:
+    the preview keeps serving the last good files until the author fixes the content."""
+    from .pipeline import Options, build  # imports WeasyPrint: keep --help fast
+    from .report import describe, summary
+
+    what = f"{selection.handouts[0]}/{selection.langs[0]}" if selection else "everything"
+    say(f"building {what} ...")
+    start = time.perf_counter()
+    try:
+        try:
+            results = build(Options(root, out_dir, selection or Selection()), on_result=lambda r: say(describe(r)))
+        except ContentError as error:
+            if selection and isinstance(error, UsageError):
+                # A folder that is not (yet) a known handout or language: build everything,
+                # which reports whatever is wrong with it.
+                return rebuild(root, out_dir, None)
+            for problem in error.problems:
+                say(f"error: {problem}")
+            say("nothing was built; fix the content and save again.")
+            return
+        say(summary(results, time.perf_counter() - start))
+        rebuild_catalog(root, out_dir)
+    except Exception:  # a bug must not stop the preview: show it and keep watching
+        say(traceback.format_exc().rstrip())
+
+
+def rebuild_catalog(root: Path, out_dir: Path) -> None:
+    # pipeline.build() may already write the catalog; writing it again is cheap
+    # (thumbnails newer than their PDF are kept) and covers a catalog-only change.
+    from .catalog import write_catalog
+    from .report import MANIFEST, read_manifest
+
+    try:
+        write_catalog(out_dir, read_manifest(out_dir / MANIFEST), root=root)
+    except Exception:
+        say(traceback.format_exc().rstrip())
+
+
+# --- serving ---------------------------------------------------------------------------
+
+class Handler(SimpleHTTPRequestHandler):
+    """Static files from the output folder, never cached; /__version; and the reload
+    script added to HTML pages on their way out."""
+
+    def __init__(self, *args, state: dict, **kwargs):
+        self.state = state
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self):
+        url_path = urlsplit(self.path).path
+        if url_path == "/__version":
+            return self.send_text(str(self.state["version"]), "text/plain; charset=utf-8")
+        path = Path(self.translate_path(self.path))
+        if url_path.endswith("/"):
+            path = path / "index.html"
+        if path.suffix == ".html" and path.is_file():
+            html = path.read_text(encoding="utf-8")
+            script = RELOAD_SCRIPT % json.dumps(str(self.state["version"]))
+            html = html.replace("</body>", script + "</body>", 1) if "</body>" in html else html + script
+            return self.send_text(html, "text/html; charset=utf-8")
+        return super().do_GET()
+
+    def send_text(self, text: str, content_type: str) -> None:
+        body = text.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def end_headers(self):
+        # A rebuilt PDF or thumbnail must show on reload, not a cached copy.
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, format, *args):
+        pass  # the page polls every second: logging each request would bury the build output
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
