@@ -3,6 +3,7 @@
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from . import PROJECT_ROOT
@@ -39,30 +40,68 @@ def parse_args(argv):
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also print, per target, the checks it passed")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only failures and their summary")
+    add_batch_options(parser)
     return parser.parse_args(argv)
+
+
+def add_batch_options(parser) -> None:
+    """Speed and reports (batch.py): none of these changes a PDF."""
+    from .shards import parse_shard
+    batch = parser.add_argument_group("batch builds",
+                                      "Only targets whose inputs changed are built; `build.py merge DIR...` "
+                                      "joins --shard outputs.")
+    batch.add_argument("-j", "--jobs", type=positive_int, metavar="N",
+                       help="worker processes (default: one per CPU; 1 builds in this process)")
+    batch.add_argument("--force", action="store_true", help="rebuild every target, even those up to date")
+    batch.add_argument("--shard", type=parse_shard, metavar="K/N",
+                       help="build only shard K of N (stable, balanced by expected cost), for CI matrices")
+    batch.add_argument("--html", action="store_true",
+                       help="also write each target's final HTML beside its PDF (reproducible with `weasyprint`)")
+    batch.add_argument("--json", action="store_true", help="print a machine-readable summary (JSON) on stdout")
+    batch.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
+                       help="time limit per target; a target past it fails alone (default: 300)")
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of processes (1 or more)")
+    return int(text)
 
 
 def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
     """Run the build; 0 = every target built and passed; 1 = a target failed, or the
     content has problems (then nothing was written); 2 = bad command line."""
+    argv = sys.argv[1:] if argv is None else list(map(str, argv))
+    if argv[:1] == ["merge"]:
+        from .shards import merge_main
+        return merge_main(argv[1:], out, err)
+    if argv[:1] == ["serve"]:
+        from .serve import main as serve_main
+        return serve_main(argv[1:])
     from .project import Options, load_project  # later imports: keep --help and --check fast
 
     args = parse_args(argv)
     selection = Selection(*(tuple(v) for v in (args.handout, args.lang, args.format, args.paper)))
     options = Options(args.root.resolve(), args.out, selection, args.strict, args.clinic, args.large_print,
                       args.fillable, args.print_shop, args.release)
+    options = replace(options, jobs=args.jobs, force=args.force, shard=args.shard, html=args.html,
+                      timeout=args.timeout or None)
+    reporter = None
     try:
         if args.mark_translated:
             return mark(options, args.mark_translated, out)
         if args.list:
-            for target in load_project(options).targets:
+            from .shards import select_shard
+            for target in select_shard(load_project(options).targets, options.shard):
                 print(target.relpath, file=out)
             return 0
         if args.check:
             return check(options, args.strict, out)
-        from .pipeline import build  # imports WeasyPrint
-        start = time.perf_counter()
-        results = build(options, on_result=lambda r: show_result(r, args, out, err))
+        from .batch import run  # imports WeasyPrint only if something is to be built
+        from .progress import Reporter
+        from .workers import BatchStats
+        start, reporter, stats = time.perf_counter(), Reporter(args, out, err), BatchStats()
+        results = run(options, reporter.show, reporter.begin, reporter.notice, stats)
     except ContentError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=err)
@@ -70,9 +109,10 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
             return 2
         print(f"{len(error.problems)} problem(s) in the content; nothing was built.", file=err)
         return 1
-    from .report import summary
-    if not args.quiet or any(not r.ok for r in results):
-        print(summary(results, time.perf_counter() - start), file=out)
+    finally:
+        if reporter:
+            reporter.stop()  # a progress bar never outlives the build
+    reporter.finish(results, time.perf_counter() - start, stats)
     return 0 if all(r.ok for r in results) else 1
 
 
@@ -100,12 +140,3 @@ def mark(options, langs, out) -> int:
                 print(f"{handout.id}/{lang}: marked up to date with {len(hashes)} source files", file=out)
     return 0
 
-
-def show_result(result, args, out, err) -> None:
-    from .report import describe, describe_checks
-    if not result.ok:
-        print(describe(result), file=err)
-    elif not args.quiet:
-        print(describe(result), file=out)
-        if args.verbose:
-            print(describe_checks(result), file=out)

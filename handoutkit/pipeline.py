@@ -30,6 +30,8 @@ class Result:
     stale: bool = False
     overdue: bool = False
     body_size: float | None = None  # pt, when shrunk to fit
+    inputs: str = ""  # digest of everything the PDF depends on (incremental rebuilds)
+    up_to_date = False  # incremental.UpToDate stands in for a target that was not rebuilt
 
     @property
     def ok(self) -> bool:
@@ -37,24 +39,23 @@ class Result:
 
 
 def build(options: Options, on_result=lambda result: None) -> list[Result]:
-    """Build every selected target; each result is passed to on_result as it is done."""
-    # 1-2. Discover the targets, then load and validate all content before writing anything.
-    project = load_project(options)
-    # One Jinja environment, one fetcher and one font configuration serve every target,
-    # so templates are compiled and @font-face files registered only once.
+    """Build every selected target whose inputs changed, on options.jobs worker
+    processes; each result is passed to on_result as it is done. Targets whose PDF is
+    current are returned (and passed on) as incremental.UpToDate records."""
+    # Discover and validate all content before writing anything, skip what is up to
+    # date, build the rest (render, lay out, check, write atomically: build_target),
+    # then record the manifest. See batch.py, workers.py and incremental.py.
+    from .batch import run
+    return run(options, on_result)
+
+
+def make_tools(project: Project) -> tuple:
+    """One Jinja environment, one fetcher and one font configuration serve every target
+    of a process, so templates are compiled and @font-face files registered only once."""
     env = make_environment(project.root / "templates")
     assets = [project.root / "styles", project.root / "handouts"]
     fetcher = AssetFetcher(assets + ([project.clinic.folder] if project.clinic else []))
-    fonts = FontConfiguration()
-    results = []
-    for target in project.targets:
-        # 3-5. Render the HTML, lay it out, check the PDF, and write it only if it passed.
-        result = build_target(target, project, env, fetcher, fonts, options)
-        on_result(result)
-        results.append(result)
-    # 6. Record what was built (and what failed) in the manifest.
-    update_manifest(options.out_dir, results)
-    return results
+    return env, fetcher, FontConfiguration()
 
 
 def build_target(target, project, env, fetcher, fonts, options: Options) -> Result:

@@ -32,6 +32,12 @@ class Options:
     print_shop: bool = False
     release: bool = False         # refuse drafts and handouts past their review date
     today: date | None = None     # for review dates; None = the real date
+    # Batch builds (batch.py): none of these changes a PDF.
+    jobs: int | None = None       # worker processes; None = one per CPU, 1 = in this process
+    force: bool = False           # rebuild even what is up to date
+    shard: tuple[int, int] | None = None  # (K, N): build only shard K of N
+    html: bool = False            # also write each target's final HTML beside its PDF
+    timeout: float | None = 300   # seconds one target may take before it fails alone
 
     @property
     def out_dir(self) -> Path:

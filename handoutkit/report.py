@@ -3,8 +3,6 @@
 import json
 from pathlib import Path
 
-from .layout import write_atomically
-
 MANIFEST = "manifest.json"
 
 
@@ -34,6 +32,7 @@ def manifest_entry(result) -> dict:
         "fillable": target.fillable,
         "print_shop": target.print_shop,
         "pdf_variant": "pdf/x-4" if target.print_shop else "pdf/ua-1",
+        "inputs": result.inputs,  # what it was built from: incremental.py rebuilds it when this changes
     }
 
 
@@ -43,16 +42,20 @@ def update_manifest(out_dir: Path, results) -> dict:
     Targets not built this time keep their entries, so a partial build
     (--format brief) does not forget the rest. A failed target keeps the entry
     of its last good PDF, which is still on disk, and is listed under "failed".
+    Targets that were up to date keep their entries as they are.
     """
+    from .layout import write_atomically  # WeasyPrint: not needed to read a manifest
     path = out_dir / MANIFEST
     old = read_manifest(path)
     entries = {e["path"]: e for e in old.get("targets", []) if (out_dir / e["path"]).is_file()}
     for result in results:
-        if result.ok:
+        if result.ok and not result.up_to_date:
             entries[result.target.relpath] = manifest_entry(result)
     manifest = {
         "targets": [entries[k] for k in sorted(entries)],
-        "failed": [{"path": r.target.relpath, "problems": r.problems} for r in results if not r.ok],
+        # By path, as "targets": the same manifest whatever order workers finish in.
+        "failed": sorted(({"path": r.target.relpath, "problems": r.problems} for r in results if not r.ok),
+                         key=lambda f: f["path"]),
     }
     write_atomically(path, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
     return manifest
@@ -67,6 +70,8 @@ def read_manifest(path: Path) -> dict:
 
 def describe(result) -> str:
     """One line per target, for a log."""
+    if result.up_to_date:
+        return f"same  {result.target.relpath}  (up to date)"
     if result.ok:
         notes = f"  readability {result.readability['score']}" if result.readability else ""
         notes += f"  shrunk to {result.body_size} pt" if result.body_size else ""
@@ -89,7 +94,8 @@ def describe_checks(result) -> str:
 
 def summary(results, seconds: float) -> str:
     failed = [r for r in results if not r.ok]
-    line = f"{len(results) - len(failed)} built, {len(failed)} failed, in {seconds:.1f} s"
+    current = sum(1 for r in results if r.up_to_date)
+    line = f"{len(results) - len(failed) - current} built, {len(failed)} failed, {current} up to date, in {seconds:.1f} s"
     overdue = sorted({r.target.handout for r in results if r.overdue})
     warnings = [f"warning: {h} is past its next review date (handout.toml next_review)" for h in overdue]
     return "\n".join([line] + [f"  failed: {r.target.relpath}" for r in failed] + warnings)

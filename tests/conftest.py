@@ -21,7 +21,7 @@ id = "demo"
 source_lang = "en"
 version = "1.2.0"
 last_reviewed = 2026-01-10
-next_review = 2026-07-10
+next_review = 2027-07-10
 status = "draft"
 
 [formats.card]

@@ -171,11 +171,11 @@ def test_release_refuses_drafts(tiny):
 
 
 def test_overdue_review_warns_and_strict_fails(tiny, tmp_path):
-    later = Options(tiny, tmp_path, Selection(formats=("brief",), papers=("a4",)), today=date(2027, 1, 1))
+    later = Options(tiny, tmp_path, Selection(formats=("brief",), papers=("a4",)), today=date(2028, 1, 1))
     [result] = build(later)
     assert result.ok and result.overdue
     [strict] = build(Options(**{**later.__dict__, "strict": True}))
-    assert strict.problems == ["review overdue since 2026-07-10 (--strict)"]
+    assert strict.problems == ["review overdue since 2027-07-10 (--strict)"]
 
 
 def test_image_without_alt_text_is_refused(tiny, tmp_path):

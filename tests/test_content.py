@@ -73,7 +73,7 @@ def test_approved_needs_approver_and_date(tmp_path):
 
 def test_next_review_must_follow_last_review(tmp_path):
     root = write_project(tmp_path, {"handouts/demo/handout.toml":
-                                    HANDOUT_TOML.replace("2026-07-10", "2025-07-10")})
+                                    HANDOUT_TOML.replace("2027-07-10", "2025-07-10")})
     assert any("next_review must be after last_reviewed" in p for p in problems_of(root))
 
 

@@ -116,12 +116,12 @@ def test_a_new_language_needs_only_files(bilingual, tmp_path):
 def test_long_text_shrinks_to_fit_then_fails_with_pages_needed(tmp_path):
     sentence = "You will have tests to check that the treatment is safe for you. "
     root = write_project(tmp_path / "p", {"handouts/demo/en/brief.md":
-                                          f"## About {{#about}}\n{sentence * 55}\n\n## When {{#when-to-call}}\n@include warning-signs\n"})
+                                          f"## About {{#about}}\n{sentence * 62}\n\n## When {{#when-to-call}}\n@include warning-signs\n"})
     brief_a4 = Selection(formats=("brief",), papers=("a4",))
     [result] = build(Options(root, tmp_path / "out", selection=brief_a4))
     assert result.ok and result.body_size in (11.5, 11)
     (root / "handouts/demo/en/brief.md").write_text(
-        f"## About {{#about}}\n{sentence * 120}\n\n## When {{#when-to-call}}\n@include warning-signs\n")
+        f"## About {{#about}}\n{sentence * 130}\n\n## When {{#when-to-call}}\n@include warning-signs\n")
     [result] = build(Options(root, tmp_path / "out2", selection=brief_a4))
     assert result.problems == ["needs 2 pages even at the smallest allowed body size (11 pt); "
                                "the brief limit is 1: shorten the text"]
@@ -152,7 +152,10 @@ def test_text_is_in_the_right_script_and_logical_order(built, target):
     share = sum(SCRIPT_OF[target.lang] in unicodedata.name(c, "") for c in letters) / len(letters)
     assert share > 0.6, f"only {share:.0%} of the letters are {SCRIPT_OF[target.lang]}"
     heading = PROJECT.texts[target.key].sections[0].heading  # e.g. "What is lupus?", in the target's language
-    assert "".join(heading.split()) in "".join(text.split()), f"'{heading}' is not extracted in reading order"
+    # A question or colon mark at the end of a right-to-left line is extracted where it
+    # is drawn, at the line's left edge; the words are what must come in reading order.
+    words = "".join(heading.strip(" :?؟.").split())
+    assert words in "".join(text.split()), f"'{heading}' is not extracted in reading order"
 
 
 @non_latin

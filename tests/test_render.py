@@ -30,7 +30,7 @@ def test_html_carries_lang_title_and_stylesheets(tiny):
 def test_draft_notice_and_document_control_are_printed(tiny):
     html = render(tiny)
     assert 'data-draft="Draft - not yet approved for patient use"' in html
-    assert "Version 1.2.0" in html and "January 10, 2026" in html and "July 10, 2026" in html
+    assert "Version 1.2.0" in html and "January 10, 2026" in html and "July 10, 2027" in html
     assert "Smith 2020" in html
 
 

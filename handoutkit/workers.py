@@ -1,0 +1,340 @@
+"""Build targets on long-lived worker processes, or in this process for --jobs 1.
+
+Each worker is forked from a forkserver that has already imported WeasyPrint,
+textstat and the pipeline, so starting one costs a fork, not half a second of
+imports. A worker keeps one Jinja environment, URL fetcher and FontConfiguration
+(with WeasyPrint's caches) for its life, and is replaced after about
+MAX_TASKS_PER_WORKER tasks (pools run in rounds) so that whatever memory a long
+run accumulates is returned.
+
+A target that runs longer than the time limit fails alone (TargetTimeout); a
+worker that dies (a crash in a native library, out of memory) breaks the pool,
+and the unfinished targets are built once more on a fresh pool before they fail.
+
+WeasyPrint stays out of the parent's imports until a result arrives, so a no-op
+rebuild never pays for it.
+"""
+
+import ctypes
+import hashlib
+import logging
+import os
+import resource
+import signal
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing import forkserver, get_context
+from pathlib import Path
+
+MAX_TASKS_PER_WORKER = 100
+PRELOAD = ["handoutkit.workers", "handoutkit.warmup"]  # imported once, in the forkserver
+FONTTOOLS_WARNING = "Using fontTools instead of HarfBuzz-Subset"
+SUBSETTER_NOTICE = ("WeasyPrint subsets fonts with fontTools: libharfbuzz-subset (HarfBuzz >= 4.1) is missing, "
+                    "so every PDF is 10-70x slower to write. Install it: `sudo apt-get install libharfbuzz-subset0` "
+                    "(scripts/setup.sh does).")
+HARD_LIMIT_GRACE = 60  # s beyond the soft limit before a silent worker is killed
+
+
+class TargetTimeout(BaseException):
+    """The target ran past --timeout. A BaseException, so that no `except Exception`
+    inside WeasyPrint or the pipeline can swallow it."""
+
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """Raise TargetTimeout in this thread after `seconds` (the main thread only:
+    signals are delivered there; elsewhere the limit is not enforced)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TargetTimeout(f"took longer than the {seconds:g} s limit (--timeout)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class LayoutHook:
+    """Stands in for pipeline.lay_out: remembers the HTML it was last given (the final
+    HTML, for --html), and lays out an HTML once for every variant that shares it
+    (same HTML, same options), returning the same layout to each."""
+
+    def __init__(self, lay_out, size: int = 4):
+        self.lay_out, self.size = lay_out, size
+        self.last_html, self.reused = "", 0
+        self.layouts: OrderedDict = OrderedDict()
+
+    def __call__(self, html, base_url, fetcher, fonts, *options, **named):
+        self.last_html = html
+        key = (hashlib.sha256(html.encode()).hexdigest(), str(base_url), repr(options), repr(sorted(named.items())))
+        if key in self.layouts:
+            self.reused += 1
+            self.layouts.move_to_end(key)
+            return self.layouts[key]
+        layout = self.lay_out(html, base_url, fetcher, fonts, *options, **named)
+        self.layouts[key] = layout
+        while len(self.layouts) > self.size:
+            self.layouts.popitem(last=False)
+        return layout
+
+
+# --- one worker ----------------------------------------------------------------------
+
+@dataclass
+class Worker:
+    """What one process keeps between targets."""
+
+    options: object
+    project: object
+    tools: tuple  # (Jinja environment, fetcher, FontConfiguration)
+    hook: LayoutHook
+    tasks: int = 0
+
+
+@dataclass
+class MemorySample:
+    pid: int
+    task: int        # tasks this worker had done
+    rss_mb: float    # resident now (pages shared with the forkserver included)
+    peak_mb: float   # highest resident so far
+    private_mb: float = 0.0  # resident and this worker's own: what it really adds
+
+
+@dataclass
+class Outcome:
+    results: list
+    sample: MemorySample | None
+    reused: int  # layouts reused by variants
+
+
+WORKER: Worker | None = None
+
+
+def make_worker(options, project) -> Worker:
+    from . import pipeline  # WeasyPrint: already imported when forked from the forkserver
+    if not subsetter_available():
+        logging.getLogger("weasyprint").addFilter(lambda record: FONTTOOLS_WARNING not in str(record.msg))
+    hook = LayoutHook(pipeline.lay_out)
+    return Worker(options, project, pipeline.make_tools(project), hook)
+
+
+def start_worker(options, project) -> None:
+    """Pool initializer: one environment, fetcher and FontConfiguration per worker."""
+    global WORKER
+    WORKER = make_worker(options, project)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    import handoutkit.pipeline as pipeline
+    pipeline.lay_out = WORKER.hook  # this process only builds targets
+
+
+def build_group(targets: list) -> Outcome:
+    """A pool task: the targets that share content and paper, so variants that share
+    a layout meet in the same worker."""
+    before = WORKER.hook.reused
+    results = [build_one(WORKER, target) for target in targets]
+    WORKER.tasks += 1
+    return Outcome(results, memory_sample(WORKER.tasks), WORKER.hook.reused - before)
+
+
+def build_one(worker: Worker, target):
+    """pipeline.build_target within the time limit; then the HTML for --html."""
+    from .pipeline import build_target
+    start = time.perf_counter()
+    try:
+        with time_limit(worker.options.timeout):
+            result = build_target(target, worker.project, *worker.tools, worker.options)
+    except (TargetTimeout, Exception) as error:  # the last good PDF stays: it is written only at the end
+        result = failed(target, worker.project, f"{type(error).__name__}: {error}", time.perf_counter() - start)
+    write_html(result, worker)
+    return result
+
+
+def failed(target, project, problem: str, seconds: float = 0.0):
+    from .pipeline import Result
+    text = project.texts.get(target.key)
+    return Result(target, [problem], seconds=seconds, handout=project.handouts.get(target.handout),
+                  title=text.title if text else "")
+
+
+def write_html(result, worker: Worker) -> None:
+    """--html: the final HTML beside the PDF, for `weasyprint` to reproduce it. Without
+    --html an older HTML file is removed, so none is left that the PDF no longer matches."""
+    from .layout import write_atomically
+    if not result.ok:
+        return
+    path = worker.options.out_dir / Path(result.target.relpath).with_suffix(".html")
+    if worker.options.html:
+        write_atomically(path, (worker.hook.last_html + reproduce_note(worker.project.root)).encode())
+    else:
+        path.unlink(missing_ok=True)
+
+
+def reproduce_note(root: Path) -> str:
+    return ("\n<!-- Reproduce with WeasyPrint, from the project folder:\n"
+            "     FONTCONFIG_FILE=styles/fonts/fonts.conf python -m weasyprint --base-url . THIS.html OUT.pdf\n"
+            f"     (project folder when built: {root}) -->\n")
+
+
+def memory_sample(task: int) -> MemorySample:
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        rss = pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        rss = peak_kb / 1024
+    # ru_maxrss is accounted lazily: never report a peak below what is resident now.
+    return MemorySample(os.getpid(), task, round(rss, 1), round(max(rss, peak_kb / 1024), 1), private_memory())
+
+
+def private_memory() -> float:
+    """Private_Clean + Private_Dirty of this process, in MB (Linux; 0 elsewhere)."""
+    try:
+        lines = Path("/proc/self/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return 0.0
+    kb = sum(int(line.split()[1]) for line in lines if line.startswith(("Private_Clean:", "Private_Dirty:")))
+    return round(kb / 1024, 1)
+
+
+def subsetter_available() -> bool:
+    """Whether WeasyPrint can subset fonts with HarfBuzz (found as WeasyPrint finds it)."""
+    try:
+        subset = ctypes.CDLL("libharfbuzz-subset.so.0")
+        harfbuzz = ctypes.CDLL("libharfbuzz.so.0")
+        return bool(subset.hb_subset_or_fail) and bool(harfbuzz.hb_version_atleast(4, 1, 0))
+    except (OSError, AttributeError):
+        return False
+
+
+# --- the parent's side ---------------------------------------------------------------------
+
+@dataclass
+class BatchStats:
+    """What the benchmark reports about a batch."""
+
+    jobs: int = 0
+    samples: list = field(default_factory=list)  # MemorySample per task
+    reused: int = 0
+    restarts: int = 0  # pools replaced after a worker died
+
+
+def job_count(options, tasks: int) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(options.jobs or cores, tasks))
+
+
+def start_forkserver() -> None:
+    """Start the forkserver, which imports WeasyPrint, textstat and the pipeline once;
+    workers forked from it start warm."""
+    context = get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    forkserver.ensure_running()
+
+
+def group_targets(targets: list) -> list[list]:
+    """Targets of one content and paper together (variants), dearest groups first so
+    the last tasks to finish are short ones."""
+    from .shards import expected_cost
+    groups: dict = {}
+    for target in targets:
+        groups.setdefault((target.key, target.paper), []).append(target)
+    return sorted(groups.values(), key=lambda g: -sum(expected_cost(t) for t in g))
+
+
+def build_all(targets: list, project, options, on_result, stats: BatchStats) -> list:
+    """Build the targets on options.jobs workers (in this process for one)."""
+    groups = group_targets(targets)
+    stats.jobs = job_count(options, len(groups))
+    if stats.jobs == 1:
+        return build_here(groups, project, options, on_result)
+    results, size = [], stats.jobs * MAX_TASKS_PER_WORKER
+    for start in range(0, len(groups), size):  # dearest first: each round ends on short tasks
+        build_round(groups[start:start + size], project, options, stats, on_result, results)
+    return results
+
+
+def build_round(groups: list, project, options, stats: BatchStats, on_result, results: list) -> None:
+    """One pool of fresh workers, each doing about MAX_TASKS_PER_WORKER tasks before it
+    exits with whatever memory it gathered. (Not max_tasks_per_child: on Python 3.11 a
+    pool using it stops replacing workers and hangs, CPython issue gh-115634.)"""
+    for _ in range(2):  # a dead worker's targets get one more try, on a fresh pool
+        groups = run_pool(groups, project, options, stats, on_result, results)
+        if not groups:
+            return
+        stats.restarts += 1
+    for target in (t for group in groups for t in group):
+        results.append(failed(target, project, "the worker process building it died (a crash or out of memory)"))
+        on_result(results[-1])
+
+
+def build_here(groups: list, project, options, on_result) -> list:
+    """--jobs 1: every target in this process, with the same hook and time limit."""
+    from . import pipeline
+    worker = make_worker(options, project)
+    original, pipeline.lay_out = pipeline.lay_out, worker.hook
+    results = []
+    try:
+        for target in (t for group in groups for t in group):
+            results.append(build_one(worker, target))
+            on_result(results[-1])
+    finally:
+        pipeline.lay_out = original
+    return results
+
+
+def run_pool(groups: list, project, options, stats: BatchStats, on_result, results: list) -> list:
+    """One pool over the groups; returns the groups a dead worker left unfinished."""
+    start_forkserver()
+    import handoutkit.pipeline  # noqa: F401 (results are Results: import it while the forkserver does)
+    pool = ProcessPoolExecutor(stats.jobs, mp_context=get_context("forkserver"), initializer=start_worker,
+                               initargs=(options, project))
+    futures = {pool.submit(build_group, group): group for group in groups}
+    limit = (options.timeout or 0) * max(len(g) for g in groups) + HARD_LIMIT_GRACE if options.timeout else None
+    unfinished, pending = [], set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=limit, return_when=FIRST_COMPLETED)
+            if not done and not kill_workers(pool):  # past every soft limit: stuck in native code
+                unfinished += [futures[f] for f in pending]  # no worker left to wait for
+                break
+            for future in done:
+                collect(future, futures[future], project, stats, on_result, results, unfinished)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return unfinished
+
+
+def collect(future, group, project, stats: BatchStats, on_result, results: list, unfinished: list) -> None:
+    try:
+        outcome = future.result()
+    except BrokenProcessPool:
+        unfinished.append(group)
+        return
+    except Exception as error:  # the task itself failed (not a target): its targets fail, the rest go on
+        outcome = Outcome([failed(t, project, f"{type(error).__name__}: {error}") for t in group], None, 0)
+    if outcome.sample:
+        stats.samples.append(outcome.sample)
+    stats.reused += outcome.reused
+    for result in outcome.results:
+        results.append(result)
+        on_result(result)
+
+
+def kill_workers(pool: ProcessPoolExecutor) -> int:
+    """End this pool's own worker processes (by pid); the pool breaks and its
+    unfinished targets are retried once. Returns how many there were."""
+    processes = [p for p in (pool._processes or {}).values() if p.is_alive()]  # noqa: SLF001 (no public way)
+    for process in processes:
+        process.kill()
+    return len(processes)
