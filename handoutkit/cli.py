@@ -1,6 +1,7 @@
 """Command line: `python build.py [options]`."""
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import replace
@@ -40,6 +41,7 @@ def parse_args(argv):
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also print, per target, the checks it passed")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only failures and their summary")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an unexpected error")
     add_batch_options(parser)
     return parser.parse_args(argv)
 
@@ -97,6 +99,9 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
             return 0
         if args.check:
             return check(options, args.strict, out)
+        if problem := unwritable(options.out_dir):
+            print(f"error: {problem}", file=err)
+            return 2
         from .batch import run  # imports WeasyPrint only if something is to be built
         from .progress import Reporter
         from .workers import BatchStats
@@ -109,11 +114,29 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
             return 2
         print(f"{len(error.problems)} problem(s) in the content; nothing was built.", file=err)
         return 1
+    except Exception as error:  # a bug or a broken machine: one line, the traceback on request
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(error).__name__}: {error} (run again with --debug for details)", file=err)
+        return 1
     finally:
         if reporter:
             reporter.stop()  # a progress bar never outlives the build
     reporter.finish(results, time.perf_counter() - start, stats)
     return 0 if all(r.ok for r in results) else 1
+
+
+def unwritable(out_dir: Path) -> str | None:
+    """Why the output folder cannot be written, if it cannot: said before any work,
+    and without creating anything (content is validated before anything is written)."""
+    existing = next(p for p in [out_dir, *out_dir.parents] if p.exists())
+    if not existing.is_dir():
+        reason = f"{existing} is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = f"no permission to write in {existing}"
+    else:
+        return None
+    return f"cannot write to the output folder {out_dir}: {reason} (choose another with --out)"
 
 
 def check(options, strict: bool, out) -> int:
