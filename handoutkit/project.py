@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from babel.core import UnknownLocaleError
+from jinja2 import TemplateSyntaxError
 
 from . import PROJECT_ROOT
 from .clinics import Clinic, load_clinic
@@ -15,7 +16,7 @@ from .content import check_glyphs, load_handout, load_meta, load_text, read_line
 from .discover import Selection, Variants, check_selection, find_handout_folders, plan_targets
 from .errors import ContentError, Problem, UsageError
 from .model import Handout, Target, Text
-from .render import Strings, check_locale, load_strings
+from .render import Strings, check_locale, load_strings, make_environment
 from .scripts import coverage, script_of
 from .translations import changed_sources, check_parity, check_translation_meta
 
@@ -70,6 +71,7 @@ def load_project(options: Options) -> Project:
     handouts = {h.id: h for h in (load_handout(f, problems) for f in folders) if h}
     if wrong := check_selection(list(handouts.values()), options.selection, handouts_dir):
         raise UsageError(wrong)
+    problems += check_templates(options.root / "templates")
     clinic = load_clinic(options.clinic_file, problems) if options.clinic_file else None
     variants = Variants(clinic.id if clinic else None, options.large_print, options.fillable, options.print_shop)
     targets = plan_targets(list(handouts.values()), options.selection, variants)
@@ -115,6 +117,20 @@ def release_problems(handouts: dict[str, Handout], metas: dict, overdue: dict) -
             problems.append(Problem(handouts[handout_id].path / lang / "meta.toml",
                                     f"the {lang} translation is a draft: --release refuses it",
                                     "a named reviewer must approve it ([translation] status, approver, approved_on)"))
+    return problems
+
+
+def check_templates(templates_dir: Path) -> list[Problem]:
+    """Compile every template, so a syntax error is reported with its file and line
+    before anything is rendered, not as the same failure in every target."""
+    env = make_environment(templates_dir)
+    problems = []
+    for path in sorted(templates_dir.glob("*.html")):
+        try:
+            env.get_template(path.name)
+        except TemplateSyntaxError as error:
+            problems.append(Problem(path, f"template syntax error: {error.message}",
+                                    "see https://jinja.palletsprojects.com/templates/", error.lineno))
     return problems
 
 

@@ -94,3 +94,10 @@ def test_values_that_look_like_code_print_literally(tiny, tmp_path):
     assert completed.returncode == 0, completed.stderr
     html = (tmp_path / "out/demo/en/demo-brief-a4.html").read_text()
     assert "<title>{{ 7*7 }} &lt;b&gt;x&lt;/b&gt; &lt;/style&gt;</title>" in html
+
+
+def test_template_syntax_error_names_the_template_and_line(tmp_path):
+    root = write_project(tmp_path / "p")
+    (root / "templates/brief.html").write_text('{% extends "base.html" %}\n{% block header %}{{ oops }\n{% endblock %}\n')
+    found = problems_of(root)
+    assert any("templates/brief.html:2: template syntax error" in p for p in found), found
