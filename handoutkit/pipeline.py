@@ -13,7 +13,6 @@ from .layout import AssetFetcher, lay_out, write_atomically
 from .model import Handout, Target, Text
 from .project import Options, Project, load_project  # noqa: F401 (the pipeline's first stages)
 from .render import make_environment, render_html
-from .report import update_manifest
 
 
 @dataclass
