@@ -65,6 +65,17 @@ FILES = {
 }
 
 
+# A German translation of the tiny project's card (for tests of translations).
+GERMAN = {
+    "handouts/demo/de/meta.toml": 'title = "Demo-Merkblatt"\n\n[translation]\nsource_version = "1.2.0"\n'
+                                  'status = "draft"\ntranslator = "Test"\n',
+    "handouts/demo/de/partials/warning-signs.md": "- Fieber ab 38 °C (100.4 °F)\n- Atemnot\n",
+    "handouts/demo/de/card.md": "# Ich habe eine CAR-T-Zelltherapie erhalten\nIch bin in einer Studie.\n\n"
+                                "## Hilfe holen bei: {#warning-signs}\n@include warning-signs\n\n"
+                                "## Karte zeigen {#show-card}\nZeigen Sie diese Karte.\n",
+}
+
+
 def write_project(root: Path, files: dict | None = None) -> Path:
     """A tiny project: the repository's templates and styles plus the given files."""
     shutil.copytree(PROJECT_ROOT / "templates", root / "templates")

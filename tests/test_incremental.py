@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from conftest import write_project
+from conftest import GERMAN, write_project
 from handoutkit import incremental
 from handoutkit.pipeline import Options, build
 
@@ -22,12 +22,7 @@ FILES = {
     "handouts/demo/en/partials/about-more.md": "You can ask us.\n",
     "handouts/demo/en/brief.md": "Intro for you.\n\n## About this {#about}\nYou read this. It is short.\n"
                                  "@include about-more\n\n## When to call {#when-to-call}\n@include warning-signs\n",
-    "handouts/demo/de/meta.toml": 'title = "Demo-Merkblatt"\n\n[translation]\nsource_version = "1.2.0"\n'
-                                  'status = "draft"\ntranslator = "Test"\n',
-    "handouts/demo/de/partials/warning-signs.md": "- Fieber ab 38 °C (100.4 °F)\n- Atemnot\n",
-    "handouts/demo/de/card.md": "# Ich habe eine CAR-T-Zelltherapie erhalten\nIch bin in einer Studie.\n\n"
-                                "## Hilfe holen bei: {#warning-signs}\n@include warning-signs\n\n"
-                                "## Karte zeigen {#show-card}\nZeigen Sie diese Karte.\n",
+    **GERMAN,
     "handouts/demo/de/brief.md": "Einleitung.\n\n## Worum es geht {#about}\nSie lesen das.\n@include about-more\n\n"
                                  "## Wann anrufen {#when-to-call}\n@include warning-signs\n",
     "handouts/demo/de/partials/about-more.md": "Fragen Sie uns.\n",

@@ -8,7 +8,7 @@ import unicodedata
 import pytest
 from pypdf import PdfReader
 
-from conftest import REPO_TARGETS, run_cli, write_project
+from conftest import GERMAN as GERMAN_CARD, REPO_TARGETS, run_cli, write_project
 from handoutkit import PROJECT_ROOT
 from handoutkit.checks import list_fonts
 from handoutkit.discover import Selection
@@ -17,12 +17,7 @@ from handoutkit.pipeline import Options, build, load_project
 from handoutkit.render import isolate_ltr
 
 GERMAN = {
-    "handouts/demo/de/meta.toml": 'title = "Demo-Merkblatt"\n\n[translation]\nsource_version = "1.2.0"\n'
-                                  'status = "draft"\ntranslator = "Test"\n',
-    "handouts/demo/de/partials/warning-signs.md": "- Fieber ab 38 °C (100.4 °F)\n- Atemnot\n",
-    "handouts/demo/de/card.md": "# Ich habe eine CAR-T-Zelltherapie erhalten\nIch bin in einer Studie.\n\n"
-                                "## Hilfe holen bei: {#warning-signs}\n@include warning-signs\n\n"
-                                "## Karte zeigen {#show-card}\nZeigen Sie diese Karte.\n",
+    **GERMAN_CARD,
     "handouts/demo/de/brief.md": "Einleitung.\n\n## Worum es geht {#about}\nSie lesen das.\n\n"
                                  "## Wann anrufen {#when-to-call}\n@include warning-signs\n",
 }
