@@ -63,16 +63,20 @@ def collect_weasyprint_log():
 
 
 def lay_out(html: str, base_url: Path, fetcher: AssetFetcher, fonts: FontConfiguration,
-            forms: bool = False, print_shop: bool = False) -> Layout:
+            forms: bool = False, print_shop: bool = False, page_limit: int | None = None) -> Layout:
     """Render the HTML and write it to PDF bytes (nothing touches the disk).
 
     PDF/UA-1 (tagged, with /Lang and the title shown) by default; PDF/X-4 with
     tags for a print shop. Form fields are a render-time option in WeasyPrint.
+    A layout longer than page_limit is not written (pdf is empty): shrink-to-fit
+    will try a smaller size, and writing costs a third of a layout.
     """
     with collect_weasyprint_log() as messages:
         document = HTML(string=html, base_url=f"{base_url.resolve().as_uri()}/", url_fetcher=fetcher).render(
             font_config=fonts, pdf_forms=forms)
-        if print_shop:
+        if page_limit is not None and len(document.pages) > page_limit:
+            pdf = b""
+        elif print_shop:
             pin_document_id(document, hashlib.md5(html.encode()).hexdigest())
             pdf = document.write_pdf(pdf_variant="pdf/x-4", pdf_tags=True)
         else:

