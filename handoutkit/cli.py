@@ -62,6 +62,9 @@ def add_batch_options(parser) -> None:
     batch.add_argument("--json", action="store_true", help="print a machine-readable summary (JSON) on stdout")
     batch.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
                        help="time limit per target; a target past it fails alone (default: 300)")
+    batch.add_argument("--memory-limit", type=int, default=2048, metavar="MB",
+                       help="address space a worker may use while it builds a target; a target "
+                            "that needs more fails alone (default: 2048; 0: no limit)")
 
 
 def positive_int(text: str) -> int:
@@ -87,7 +90,7 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
     options = Options(args.root.resolve(), args.out, selection, args.strict, args.clinic, args.large_print,
                       args.fillable, args.print_shop, args.release)
     options = replace(options, jobs=args.jobs, force=args.force, shard=args.shard, html=args.html,
-                      timeout=args.timeout or None)
+                      timeout=args.timeout or None, memory_limit=args.memory_limit or None)
     reporter = None
     try:
         if args.mark_translated:

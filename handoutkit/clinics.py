@@ -10,7 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
-from .content import check_keys, line_of, read_toml, require
+from PIL import Image
+
+from .content import MAX_IMAGE_PIXELS, check_keys, line_of, read_toml, require
 from .errors import Problem
 
 REQUIRED = ("id", "name", "phone", "phone_after_hours", "emergency")
@@ -85,9 +87,24 @@ def check_logo(name: str | None, path: Path, problems: list) -> Path | None:
         problems.append(Problem(path, f"'logo' = '{name}' is over {MAX_LOGO_BYTES // 1_000_000} MB", line=where))
     elif not is_image(logo):
         problems.append(Problem(path, f"'logo' = '{name}' is not a PNG or SVG image", line=where))
+    elif too_many_pixels(logo):  # a 20,000 x 20,000 PNG is 50 KB on disk, 1.6 GB decoded
+        problems.append(Problem(path, f"'logo' = '{name}' has more than {MAX_IMAGE_PIXELS:,} pixels",
+                                "a logo needs about 600 x 200 pixels", where))
     else:
         return logo
     return None
+
+
+def too_many_pixels(path: Path) -> bool:
+    """A PNG logo over the pixel limit (or one Pillow refuses as a decompression bomb)."""
+    with path.open("rb") as stream:
+        if not stream.read(8).startswith(PNG_MAGIC):
+            return False  # an SVG: vector, its size costs nothing
+    try:
+        with Image.open(path) as image:
+            return image.width * image.height > MAX_IMAGE_PIXELS
+    except (Image.DecompressionBombError, OSError):
+        return True
 
 
 def is_image(path: Path) -> bool:

@@ -39,6 +39,13 @@ PARTIAL_NAME_RE = re.compile(r"^[a-z0-9-]+$")
 IMAGE_RE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)[^)]*\)")
 MAX_IMAGE_BYTES = 5_000_000
 MAX_IMAGE_PIXELS = 25_000_000  # e.g. 5000 x 5000; a print page needs far less
+# A booklet's text is about 20 KB; far bigger input is a mistake, and would only meet
+# the time limit after minutes of layout.
+MAX_TEXT_BYTES = 500_000
+# Python-Markdown parses nested lists and quotes recursively: 500 levels exhaust
+# Python's stack. No leaflet needs more than a few.
+MAX_NESTING = 8
+NESTED_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<quotes>(?:>\s*)*)(?P<marker>[-*+]|\d+[.)])?\s")
 
 
 @dataclass(frozen=True)
@@ -218,6 +225,8 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
     if glyphs:
         check_glyphs(lines, glyphs, problems)
     check_images(lines, handout.path.parent.parent, problems)
+    if check_nesting(lines, problems):  # not parsed: a list 500 deep would exhaust the stack
+        return None
     title, intro, sections = split_sections(lines, problems)
     unreadable = len(problems) > before or "title" not in meta
     # A text that lacks a required section is still returned, so that a translation
@@ -232,6 +241,10 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
 def read_lines(path: Path, problems: list) -> list[Line]:
     """The lines of a UTF-8 text file, numbered from 1."""
     try:
+        if path.is_file() and path.stat().st_size > MAX_TEXT_BYTES:
+            problems.append(Problem(path, f"file is {path.stat().st_size // 1000:,} KB, more than a handout's "
+                                    f"limit of {MAX_TEXT_BYTES // 1000} KB", "shorten it or split it into handouts"))
+            return []
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         problems.append(Problem(path, f"file is not UTF-8 text (byte {error.start})", "save it as UTF-8"))
@@ -277,6 +290,21 @@ def image_problem(src: str, root: Path) -> str | None:
     except OSError:
         return "is not an image Pillow can read"
     return None
+
+
+def check_nesting(lines, problems: list) -> bool:
+    """Lists and quotes at most MAX_NESTING levels deep (4 spaces or one `>` a level);
+    True if one is deeper."""
+    for line in lines:
+        match = NESTED_RE.match(line.text)
+        if not match or not (match["marker"] or match["quotes"]):
+            continue
+        depth = len(match["indent"].expandtabs(4)) // 4 + match["quotes"].count(">") + 1
+        if depth > MAX_NESTING:
+            problems.append(Problem(line.path, f"a list or quote nested {depth} levels deep (at most {MAX_NESTING})",
+                                    "flatten it: a leaflet reads best with one or two levels", line.number))
+            return True  # one line says it; the next hundred would say the same
+    return False
 
 
 def check_glyphs(lines, glyphs: frozenset[int], problems: list) -> None:

@@ -66,6 +66,8 @@ def build_target(target, project, env, fetcher, fonts, options: Options) -> Resu
                     overdue=target.handout in project.overdue)
     try:
         layout, result.body_size = lay_out_to_fit(target, project, env, fetcher, fonts)
+    except MemoryError:  # the worker's memory limit: said as such by workers.build_one
+        raise
     except Exception as error:  # a template or layout failure fails this target only
         result.problems.append(f"{type(error).__name__}: {error}")
         result.seconds = time.perf_counter() - start

@@ -39,6 +39,7 @@ class Options:
     shard: tuple[int, int] | None = None  # (K, N): build only shard K of N
     html: bool = False            # also write each target's final HTML beside its PDF
     timeout: float | None = 300   # seconds one target may take before it fails alone
+    memory_limit: int | None = 2048  # MB of address space a worker may use while building a target
 
     @property
     def out_dir(self) -> Path:

@@ -65,6 +65,24 @@ def time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextmanager
+def memory_limit(megabytes: int | None):
+    """Cap this process's address space (RLIMIT_AS) while a target builds: past it an
+    allocation fails (MemoryError in Python, a failed allocation in a native library)
+    instead of the machine swapping. The cap counts the whole process, about 400 MB
+    of it WeasyPrint, Pango and the fonts before any target."""
+    if not megabytes or not hasattr(resource, "RLIMIT_AS"):
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = megabytes * 2**20 if hard == resource.RLIM_INFINITY else min(megabytes * 2**20, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 class LayoutHook:
     """Stands in for pipeline.lay_out: remembers the HTML it was last given (the final
     HTML, for --html), and lays out an HTML once for every variant that shares it
@@ -151,9 +169,13 @@ def build_one(worker: Worker, target):
     """pipeline.build_target within the time limit; then the HTML for --html."""
     from .pipeline import build_target
     start = time.perf_counter()
+    limit = worker.options.memory_limit
     try:
-        with time_limit(worker.options.timeout):
+        with time_limit(worker.options.timeout), memory_limit(limit):
             result = build_target(target, worker.project, *worker.tools, worker.options)
+    except MemoryError:
+        result = failed(target, worker.project, f"MemoryError: needed more than the {limit} MB memory limit "
+                        "(--memory-limit): shorten the text or shrink its images", time.perf_counter() - start)
     except (TargetTimeout, Exception) as error:  # the last good PDF stays: it is written only at the end
         result = failed(target, worker.project, f"{type(error).__name__}: {error}", time.perf_counter() - start)
     write_html(result, worker)

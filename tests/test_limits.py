@@ -1,0 +1,95 @@
+"""Limits: pathological input fails with one clear line, quickly; a target that needs
+more memory than --memory-limit fails alone and the worker goes on."""
+
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import run_cli, write_project
+from handoutkit import pipeline, workers
+from handoutkit.pipeline import Options, load_project
+from handoutkit.workers import make_worker
+
+WHEN = "\n## When to call {#when-to-call}\n@include warning-signs\n"
+
+
+def brief_with(body: str) -> str:
+    return "Intro for you.\n\n## About this {#about}\n" + body + "\n" + WHEN
+
+
+def huge_image(folder: Path) -> str:
+    Image.new("1", (20000, 20000)).save(folder / "huge.png")  # 400 MP, but only ~50 KB on disk
+    return "![A chart](handouts/demo/en/huge.png)"
+
+
+PATHOLOGICAL = {
+    # line 4 holds the first item; the ninth level (line 12) is the first too deep
+    "list nested 500 deep": (lambda d: brief_with("".join("\t" * i + "- item\n" for i in range(500))),
+                             "brief.md:12: a list or quote nested 9 levels deep (at most 8)"),
+    "quote nested 500 deep": (lambda d: brief_with("> " * 500 + "deep"),
+                              "brief.md:4: a list or quote nested 501 levels deep (at most 8)"),
+    "5 MB paragraph": (lambda d: brief_with("You read this. " * 350_000),
+                       "brief.md: file is 5,250 KB, more than a handout's limit of 500 KB"),
+    "20,000 x 20,000 px image": (lambda d: brief_with(huge_image(d)),
+                                 "brief.md:4: image 'handouts/demo/en/huge.png' has far more than 25,000,000 pixels"),
+}
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_pathological_input_fails_with_one_clear_line_in_seconds(tmp_path, name):
+    make, message = PATHOLOGICAL[name]
+    root = write_project(tmp_path / "p")
+    (root / "handouts/demo/en/brief.md").write_text(make(root / "handouts/demo/en"))
+    start = time.perf_counter()
+    completed = run_cli("--root", root, "--out", tmp_path / "out", "--jobs", "1")
+    assert time.perf_counter() - start < 60
+    assert completed.returncode == 1, completed.stderr
+    assert message in completed.stderr and "Traceback" not in completed.stderr
+    assert sum(message in line for line in completed.stderr.splitlines()) == 1  # said once
+
+
+def test_a_list_eight_deep_is_still_allowed(tmp_path):
+    root = write_project(tmp_path / "p")
+    (root / "handouts/demo/en/brief.md").write_text(brief_with("".join("    " * i + "- item\n" for i in range(8))))
+    assert load_project(Options(root)).targets
+
+
+def test_memory_limit_fails_the_target_that_needs_more_and_the_worker_goes_on(tiny, monkeypatch):
+    """A worker under its cap builds normally; a target that allocates past the cap fails
+    with MemoryError and the cap in its message; the next target builds again."""
+    options = Options(tiny, tiny / "out", jobs=1, memory_limit=vm_size_mb() + 500)
+    project = load_project(options)
+    worker = make_worker(options, project)
+    brief, card = (next(t for t in project.targets if t.format == f) for f in ("brief", "card"))
+    real_build = pipeline.build_target
+
+    def greedy(target, *args):
+        if target is brief:
+            bytearray(2 * 2**30)  # 2 GB: past the cap
+        return real_build(target, *args)
+
+    monkeypatch.setattr(pipeline, "build_target", greedy)
+    result = workers.build_one(worker, brief)
+    assert result.problems == [f"MemoryError: needed more than the {options.memory_limit} MB memory limit "
+                               "(--memory-limit): shorten the text or shrink its images"]
+    assert workers.build_one(worker, card).ok
+    bytearray(2 * 2**30)  # the cap is lifted between targets
+
+
+def vm_size_mb() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmSize:"))) // 1024
+
+
+def test_a_clinic_logo_of_20000_by_20000_pixels_is_refused(tmp_path):
+    from handoutkit.clinics import load_clinic
+    sample = Path(__file__).parent.parent / "clinics" / "sample" / "clinic.toml"
+    (tmp_path / "clinic.toml").write_text(sample.read_text().replace('logo = "logo.svg"', 'logo = "logo.png"'))
+    Image.new("1", (20000, 20000)).save(tmp_path / "logo.png")
+    assert (tmp_path / "logo.png").stat().st_size < 2_000_000  # small on disk: the byte limit lets it through
+    problems = []
+    assert load_clinic(tmp_path / "clinic.toml", problems) is None
+    assert [str(p).split(": ", 1)[1] for p in problems] == [
+        "'logo' = 'logo.png' has more than 25,000,000 pixels (a logo needs about 600 x 200 pixels)"]
