@@ -37,6 +37,8 @@ SECTION_RE = re.compile(r"^##\s+(?P<heading>.+?)\s*\{#(?P<id>[a-z0-9-]+)\}\s*$")
 DIRECTIVE_RE = re.compile(r"^@(?P<name>[a-z]+)(?:\s+(?P<arg>\S+))?\s*$")
 PARTIAL_NAME_RE = re.compile(r"^[a-z0-9-]+$")
 IMAGE_RE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)[^)]*\)")
+LINK_RE = re.compile(r"(?<!!)\[[^\]]*\]\((?P<href>[^)\s]*)|^ {0,3}\[[^\]]+\]:\s*(?P<ref>\S+)")
+SAFE_LINK_RE = re.compile(r"^(https?://|mailto:|tel:|#)", re.I)  # no javascript:, file: or data: in a PDF
 MAX_IMAGE_BYTES = 5_000_000
 MAX_IMAGE_PIXELS = 25_000_000  # e.g. 5000 x 5000; a print page needs far less
 # A booklet's text is about 20 KB; far bigger input is a mistake, and would only meet
@@ -225,6 +227,7 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
     if glyphs:
         check_glyphs(lines, glyphs, problems)
     check_images(lines, handout.path.parent.parent, problems)
+    check_links(lines, problems)
     if check_nesting(lines, problems):  # not parsed: a list 500 deep would exhaust the stack
         return None
     title, intro, sections = split_sections(lines, problems)
@@ -265,6 +268,16 @@ def check_images(lines, root: Path, problems: list) -> None:
                                         "describe it: ![what it shows](path)", line.number))
             if message := image_problem(src, root):
                 problems.append(Problem(line.path, f"image '{src}' {message}", line=line.number))
+
+
+def check_links(lines, problems: list) -> None:
+    """Links a reader can follow from paper or a PDF viewer: web, e-mail, phone."""
+    for line in lines:
+        for match in LINK_RE.finditer(line.text):
+            href = match["href"] if match["href"] is not None else match["ref"]
+            if not SAFE_LINK_RE.match(href):
+                problems.append(Problem(line.path, f"link '{href}' is not allowed",
+                                        "use https://, mailto: or tel: links", line.number))
 
 
 def image_problem(src: str, root: Path) -> str | None:

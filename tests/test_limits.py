@@ -9,6 +9,7 @@ from PIL import Image
 
 from conftest import run_cli, write_project
 from handoutkit import pipeline, workers
+from handoutkit.errors import ContentError
 from handoutkit.pipeline import Options, load_project
 from handoutkit.workers import make_worker
 
@@ -93,3 +94,26 @@ def test_a_clinic_logo_of_20000_by_20000_pixels_is_refused(tmp_path):
     assert load_clinic(tmp_path / "clinic.toml", problems) is None
     assert [str(p).split(": ", 1)[1] for p in problems] == [
         "'logo' = 'logo.png' has more than 25,000,000 pixels (a logo needs about 600 x 200 pixels)"]
+
+
+@pytest.mark.parametrize("link, allowed", [
+    ("[click](javascript:alert(1))", False), ("[x](file:///etc/passwd)", False),
+    ("[x](data:text/html,<script>)", False), ("[x](JavaScript:alert(1))", False), ("[x]()", False),
+    ("[x]: javascript:alert(1)", False), ("[x](https://example.org/a)", True), ("[x](mailto:a@b.org)", True),
+    ("[x](tel:+15550100)", True), ("![A chart](handouts/demo/en/x.png)", None),
+])
+def test_only_web_mail_and_phone_links_reach_weasyprint(tmp_path, link, allowed):
+    root = write_project(tmp_path / "p")
+    (root / "handouts/demo/en/brief.md").write_text(brief_with(link))
+    (root / "handouts/demo/en/x.png").write_bytes((Path(__file__).parent.parent / "clinics/sample/logo.svg").read_bytes())
+    try:
+        load_project(Options(root))
+        problems = []
+    except ContentError as error:
+        problems = [str(p) for p in error.problems]
+    refused = [p for p in problems if "is not allowed (use https://, mailto: or tel: links)" in p]
+    if allowed is not None:
+        assert bool(refused) == (not allowed), problems
+        assert all("brief.md:4: link '" in p for p in refused)
+    else:
+        assert not refused  # an image is not a link
