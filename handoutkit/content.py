@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 
 import markdown
+from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 from PIL import Image
 
@@ -415,9 +416,26 @@ def check_sections(path: Path, sections: list[Section], required: tuple[str, ...
                                 f"add a heading `## ... {{#{missing}}}` (handout.toml lists the required sections)"))
 
 
+class KeepSafeAttributes(Treeprocessor):
+    """attr_list lets an author write {: style=... onclick=... rel=attachment}; only
+    the attributes Markdown itself needs reach WeasyPrint (heading ids for sections,
+    link and image addresses, table cell alignment)."""
+
+    ALLOWED = {"id", "href", "src", "alt", "title", "align"}
+    ALIGN_RE = re.compile(r"^text-align: (left|right|center);$")
+
+    def run(self, root):
+        for element in root.iter():
+            for name in list(element.attrib):
+                safe = name in self.ALLOWED or (name == "style" and self.ALIGN_RE.match(element.attrib[name]))
+                if not safe:
+                    del element.attrib[name]
+
+
 def to_html(text: str) -> Markup:
     """Markdown to HTML. Raw HTML in content is shown as text, never interpreted."""
     md = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, output_format="html")
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
+    md.treeprocessors.register(KeepSafeAttributes(md), "keep_safe_attributes", 1)  # after attr_list (8)
     return Markup(md.convert(text))

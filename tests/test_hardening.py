@@ -78,3 +78,14 @@ def test_output_folder_that_cannot_be_written(tiny, tmp_path):
     completed = run_cli("--root", tiny, "--out", blocker / "dist")
     assert completed.returncode == 2
     assert "error: cannot write to the output folder" in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_attribute_lists_cannot_add_styles_handlers_or_attachments():
+    from handoutkit.content import to_html
+    html = str(to_html('[x](https://a.org){: rel=attachment onclick="y" style="color:red" class=c}\n\n'
+                       'para\n{: style="background: url(file:///etc/passwd)" }\n\n## Kept {#kept}\n\n'
+                       '| a | b |\n|:-|-:|\n| 1 | 2 |\n'))
+    for banned in ("attachment", "onclick", "color:red", "file:", 'class="c"'):
+        assert banned not in html
+    assert '<a href="https://a.org">x</a>' in html and '<h2 id="kept">' in html
+    assert '<th style="text-align: left;">a</th>' in html  # table alignment stays
