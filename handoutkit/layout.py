@@ -63,17 +63,20 @@ def collect_weasyprint_log():
 
 
 def lay_out(html: str, base_url: Path, fetcher: AssetFetcher, fonts: FontConfiguration,
-            forms: bool = False, print_shop: bool = False, page_limit: int | None = None) -> Layout:
+            forms: bool = False, print_shop: bool = False, page_limit: int | None = None,
+            images: dict | None = None) -> Layout:
     """Render the HTML and write it to PDF bytes (nothing touches the disk).
 
     PDF/UA-1 (tagged, with /Lang and the title shown) by default; PDF/X-4 with
     tags for a print shop. Form fields are a render-time option in WeasyPrint.
     A layout longer than page_limit is not written (pdf is empty): shrink-to-fit
-    will try a smaller size, and writing costs a third of a layout.
+    will try a smaller size, and writing costs a third of a layout. `images` is
+    WeasyPrint's image cache: pass one dict for many documents (a worker's life)
+    so a logo or figure is read and decoded once, not once per PDF.
     """
     with collect_weasyprint_log() as messages:
         document = HTML(string=html, base_url=f"{base_url.resolve().as_uri()}/", url_fetcher=fetcher).render(
-            font_config=fonts, pdf_forms=forms)
+            font_config=fonts, pdf_forms=forms, cache=images)
         if page_limit is not None and len(document.pages) > page_limit:
             pdf = b""
         elif print_shop:

@@ -49,15 +49,17 @@ def build(options: Options, on_result=lambda result: None) -> list[Result]:
 
 
 def make_tools(project: Project) -> tuple:
-    """One Jinja environment, one fetcher and one font configuration serve every target
-    of a process, so templates are compiled and @font-face files registered only once."""
+    """One Jinja environment, fetcher, font configuration and image cache serve every
+    target of a build's process, so templates are compiled, @font-face files registered
+    and images decoded only once. (Made per build: a file edited between builds of
+    `serve` is read again.)"""
     env = make_environment(project.root / "templates")
     assets = [project.root / "styles", project.root / "handouts"]
     fetcher = AssetFetcher(assets + ([project.clinic.folder] if project.clinic else []))
-    return env, fetcher, FontConfiguration()
+    return env, fetcher, FontConfiguration(), {}
 
 
-def build_target(target, project, env, fetcher, fonts, options: Options) -> Result:
+def build_target(target, project, env, fetcher, fonts, images, options: Options) -> Result:
     """One PDF: render, lay out (smaller type if it does not fit), check; the last good
     PDF stays if anything fails."""
     start = time.perf_counter()
@@ -65,7 +67,7 @@ def build_target(target, project, env, fetcher, fonts, options: Options) -> Resu
     result = Result(target, handout=handout, title=text.title, stale=bool(project.stale.get(target.key)),
                     overdue=target.handout in project.overdue)
     try:
-        layout, result.body_size = lay_out_to_fit(target, project, env, fetcher, fonts)
+        layout, result.body_size = lay_out_to_fit(target, project, env, fetcher, fonts, images)
     except MemoryError:  # the worker's memory limit: said as such by workers.build_one
         raise
     except Exception as error:  # a template or layout failure fails this target only
@@ -87,7 +89,7 @@ def build_target(target, project, env, fetcher, fonts, options: Options) -> Resu
     return result
 
 
-def lay_out_to_fit(target, project, env, fetcher, fonts):
+def lay_out_to_fit(target, project, env, fetcher, fonts, images=None):
     """Lay out at the stylesheet's type size; if the format's page limit is exceeded,
     step the body size down to its floor. Returns the layout and the size used
     (None = the stylesheet's own)."""
@@ -98,7 +100,7 @@ def lay_out_to_fit(target, project, env, fetcher, fonts):
         html = render_html(env, target, handout, text, project.strings[target.lang], size, project.clinic)
         last_try = size == sizes[-1]
         layout = lay_out(html, project.root, fetcher, fonts, target.fillable, target.print_shop,
-                         page_limit=None if last_try else limit)
+                         page_limit=None if last_try else limit, images=images)
         if layout.pages <= limit:
             break
     return layout, size

@@ -115,7 +115,7 @@ class Worker:
 
     options: object
     project: object
-    tools: tuple  # (Jinja environment, fetcher, FontConfiguration)
+    tools: tuple  # (Jinja environment, fetcher, FontConfiguration, image cache)
     hook: LayoutHook
     tasks: int = 0
 

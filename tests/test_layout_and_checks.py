@@ -113,3 +113,21 @@ def test_the_slim_pronouncing_dictionary_counts_syllables_as_the_full_one():
     assert full["pharmacology"] == 5 and full["the"] == 1  # the dictionary, checked by ear
     textstat.set_lang("en")
     assert {word: textstat.syllable_count(word) for word in words} == full
+
+
+def test_one_image_cache_reads_an_image_once_for_many_documents():
+    fetched = []
+
+    class Counting(AssetFetcher):
+        def fetch(self, url, headers=None):
+            fetched.append(url)
+            return super().fetch(url, headers)
+
+    root = PROJECT_ROOT / "clinics" / "sample"
+    fetcher, fonts, images = Counting([root]), FontConfiguration(), {}
+    html = '<html lang="en"><body><img src="logo.svg" alt="Logo"></body></html>'
+    for _ in range(3):
+        assert lay_out(html, root, fetcher, fonts, images=images).messages == []
+    assert sum(url.endswith("logo.svg") for url in fetched) == 1 and images
+    lay_out(html, root, fetcher, fonts)  # without the cache: read again
+    assert sum(url.endswith("logo.svg") for url in fetched) == 2
