@@ -75,7 +75,8 @@ def positive_int(text: str) -> int:
 
 def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
     """Run the build; 0 = every target built and passed; 1 = a target failed, or the
-    content has problems (then nothing was written); 2 = bad command line."""
+    content has problems (the targets they touch fail, the others are built; nothing
+    is built when a problem concerns every target); 2 = bad command line."""
     argv = sys.argv[1:] if argv is None else list(map(str, argv))
     if argv[:1] == ["merge"]:
         from .shards import merge_main
@@ -109,7 +110,8 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
         from .progress import Reporter
         from .workers import BatchStats
         start, reporter, stats = time.perf_counter(), Reporter(args, out, err), BatchStats()
-        results = run(options, reporter.show, reporter.begin, reporter.notice, stats)
+        results = run(options, reporter.show, reporter.begin, reporter.notice, stats,
+                      on_problem=lambda line: reporter.say(f"error: {line}", err))
     except ContentError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=err)

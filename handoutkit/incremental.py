@@ -364,20 +364,25 @@ class Plan:
     current: list         # [UpToDate]
     inputs: Inputs
     cache: Cache
+    targets: list = field(default_factory=list)  # [Target]: every selected one, blocked included
+    blocked: list = field(default_factory=list)  # [Target] whose content has problems: neither built nor current
 
 
 def plan(project, targets: list[Target], options) -> Plan:
-    """Split the targets into those to build and those whose PDF is current."""
+    """Split the targets into those to build, those whose PDF is current, and those
+    whose content has problems (project.blocked: their texts may not even be loaded)."""
     out_dir = options.out_dir
     cache, entries = read_cache(out_dir), manifest_entries(out_dir)
     inputs = Inputs(project.root, options, FileHashes(cache.files, cache.checked_ns))
-    files = {t: content_files(t, project) for t in targets}
-    keys = {t: inputs.key(t, files[t]) for t in targets}
+    blocked = [t for t in targets if t.key in project.blocked]
+    buildable = [t for t in targets if t.key not in project.blocked]
+    files = {t: content_files(t, project) for t in buildable}
+    keys = {t: inputs.key(t, files[t]) for t in buildable}
     up_to_date = [] if options.force else [
-        UpToDate(t, entries[t.relpath]) for t in targets
+        UpToDate(t, entries[t.relpath]) for t in buildable
         if current(entries.get(t.relpath), keys[t], out_dir, t.relpath, options)]
     fresh = {u.target for u in up_to_date}
-    return Plan(keys, files, [t for t in targets if t not in fresh], up_to_date, inputs, cache)
+    return Plan(keys, files, [t for t in buildable if t not in fresh], up_to_date, inputs, cache, targets, blocked)
 
 
 def remember(plan_: Plan, out_dir: Path) -> None:
@@ -389,7 +394,11 @@ def remember(plan_: Plan, out_dir: Path) -> None:
     cache.files = {k: v for k, v in plan_.inputs.hashes.seen.items() if v[2] != "missing"}
     cache.checked_ns = time.time_ns()
     cache.plans.pop(plan_.inputs.plan(), None)
-    cache.plans[plan_.inputs.plan()] = [t.relpath for t in plan_.keys]
+    cache.plans[plan_.inputs.plan()] = [t.relpath for t in plan_.targets or plan_.keys]
     for target, files in plan_.files.items():
         cache.targets[target.relpath] = {"target": asdict(target), "files": [label(p, root) for p in files]}
+    for target in plan_.blocked:
+        # No record: survey() cannot call a selection holding it current, so the next
+        # run loads the content again, reports the problems again, or builds it once fixed.
+        cache.targets.pop(target.relpath, None)
     write_cache(out_dir, cache)

@@ -30,6 +30,7 @@ class Result:
     overdue: bool = False
     body_size: float | None = None  # pt, when shrunk to fit
     inputs: str = ""  # digest of everything the PDF depends on (incremental rebuilds)
+    blocked: bool = False  # not built: a content problem (reported once, above) touches it
     up_to_date = False  # incremental.UpToDate stands in for a target that was not rebuilt
 
     @property

@@ -3,6 +3,7 @@
 Nothing here renders or imports WeasyPrint, so `build.py --check` stays fast.
 """
 
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from .clinics import Clinic, load_clinic
 from .content import check_glyphs, load_handout, load_meta, load_text, read_lines
 from .discover import Selection, Variants, check_selection, find_handout_folders, plan_targets
 from .errors import ContentError, Problem, UsageError
+from .formats import FORMATS
 from .model import Handout, Target, Text
 from .render import Strings, check_locale, load_strings, make_environment
 from .scripts import coverage, script_of
@@ -58,11 +60,21 @@ class Project:
     stale: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)  # key -> changed source files
     clinic: Clinic | None = None
     overdue: dict[str, date] = field(default_factory=dict)  # handout id -> next review date, if past
+    # With load_project(partial=True): the targets that must not be built, by content key
+    # (target.key), with the problem lines that stop them; their texts may be missing.
+    blocked: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)  # every problem found, in the order found
 
 
-def load_project(options: Options) -> Project:
+def load_project(options: Options, partial: bool = False) -> Project:
     """Discover the targets and read every input they need; raise ContentError listing
-    every problem at once, so nothing is written from half-valid content."""
+    every problem at once, so nothing is written from half-valid content.
+
+    partial=True (a build): a problem confined to some targets' content (a text, a
+    language's meta.toml, a handout.toml, a language's interface strings) only blocks
+    those targets (Project.blocked), so the others can still be built. ContentError is
+    still raised when a problem concerns everything (a template, the clinic profile,
+    a handout that could not be read) or blocks every selected target."""
     problems: list = []
     # 1. Discover: the handouts, then the targets the command line selects.
     handouts_dir = options.root / "handouts"
@@ -82,6 +94,7 @@ def load_project(options: Options) -> Project:
     metas = {(h, lang): load_language(handouts[h], lang, options.root, problems) for h, lang in languages}
     texts = {(h, lang, fmt): load_text(handouts[h], lang, fmt, metas[h, lang], problems, glyphs_for(options.root, lang))
              for h, lang, fmt in keys}
+    texts = {key: text for key, text in texts.items() if text}  # a text that failed to load has problems
     strings = {lang: load_strings(options.root / "templates", lang, problems)
                for lang in dict.fromkeys(lang for _, lang in languages)}
     # 3. Check translations against their source: same sections, and whether they are stale.
@@ -96,9 +109,74 @@ def load_project(options: Options) -> Project:
     overdue = {h.id: h.control.next_review for h in handouts.values() if h.control.next_review < today}
     if options.release:
         problems += release_problems(handouts, metas, overdue)
+    blocked = {}
     if problems:
-        raise ContentError(problems)
-    return Project(options.root, handouts, texts, strings, targets, stale, clinic, overdue)
+        blocked = block_targets(problems, targets, handouts, options.root) if partial else None
+        if not can_build_some(blocked, targets, texts, strings):
+            raise ContentError(problems)
+    return Project(options.root, handouts, texts, strings, targets, stale, clinic, overdue, blocked, problems)
+
+
+# --- which targets a problem stops ---------------------------------------------------
+
+def block_targets(problems: list[Problem], targets: list[Target], handouts: dict[str, Handout],
+                  root: Path) -> dict | None:
+    """Each selected target's key -> the lines of the problems that touch it; None when a
+    problem cannot be pinned to selected targets (then nothing may be built)."""
+    blocked: dict = {}
+    for problem in problems:
+        scope = scope_of(problem, handouts, root)
+        touched = [t.key for t in targets if scope and in_scope(t.key, scope)]
+        if not touched:  # outside any one handout, or about content no selected target uses
+            return None   # never dropped in silence: it stops the build as it always did
+        for key in dict.fromkeys(touched):
+            blocked.setdefault(key, []).append(str(problem))
+    return blocked
+
+
+def scope_of(problem: Problem, handouts: dict[str, Handout], root: Path) -> tuple | None:
+    """The content a problem is in, as a (handout, lang, format) pattern where None
+    matches anything; None when it is not within one handout or language."""
+    root = Path(os.path.abspath(root))
+    path = Path(os.path.abspath(root / problem.path))  # relative paths are the project's; no symlinks followed
+    if path.parent == root / "templates" / "strings":
+        return (None, path.stem, None)  # a language's interface strings: every target in it
+    try:
+        parts = path.relative_to(root / "handouts").parts
+    except ValueError:
+        return None  # templates, styles, the clinic profile: shared by every target
+    handout = next((h for h in handouts.values() if parts and h.path.name == parts[0]), None)
+    if handout is None:
+        return None  # handouts/ itself, or a handout that could not be read: its targets are unknown
+    if len(parts) < 2 or parts[1] not in handout.languages:
+        return (handout.id, None, None)  # handout.toml, shared images: the whole handout
+    lang, fmt = parts[1], format_of(parts[2:])
+    if lang == handout.source_lang:
+        # Translations are checked against the source (parity), so a bad source text
+        # stops its translations too; a bad source meta.toml or partial, all of them.
+        return (handout.id, None, fmt)
+    return (handout.id, lang, fmt)
+
+
+def format_of(parts: tuple[str, ...]) -> str | None:
+    """The format whose text a file in a language folder is (`brief.md`), or None for
+    anything shared by the language's formats (meta.toml, partials/, images)."""
+    name = parts[0] if len(parts) == 1 else ""
+    return name.removesuffix(".md") if name.endswith(".md") and name.removesuffix(".md") in FORMATS else None
+
+
+def in_scope(key: tuple[str, str, str], scope: tuple) -> bool:
+    return all(wanted is None or wanted == value for value, wanted in zip(key, scope))
+
+
+def can_build_some(blocked: dict | None, targets: list[Target], texts: dict, strings: dict) -> bool:
+    """Whether a partial build makes sense: no problem concerns everything, some target
+    is not blocked, and every target that is not has its content loaded (a safety net:
+    a problem attributed too narrowly would otherwise crash a worker, not fail cleanly)."""
+    if blocked is None:
+        return False
+    free = [t for t in targets if t.key not in blocked]
+    return bool(free) and all(t.key in texts and strings.get(t.lang) for t in free)
 
 
 def release_problems(handouts: dict[str, Handout], metas: dict, overdue: dict) -> list[Problem]:

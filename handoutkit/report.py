@@ -72,6 +72,8 @@ def describe(result) -> str:
     """One line per target, for a log."""
     if result.up_to_date:
         return f"same  {result.target.relpath}  (up to date)"
+    if result.blocked:  # batch.run printed its problems once, above; not again per paper
+        return f"FAIL  {result.target.relpath}: not built, because of the content problem(s) above"
     if result.ok:
         notes = f"  readability {result.readability['score']}" if result.readability else ""
         notes += f"  shrunk to {result.body_size} pt" if result.body_size else ""

@@ -1,12 +1,14 @@
 """Every kind of bad input gets one clear line naming the file (and line), what is
 wrong and how to fix it; never a traceback."""
 
+import json
 import shutil
 
 import pytest
 from PIL import Image
 
-from conftest import HANDOUT_TOML, run_cli, write_project
+from conftest import GERMAN, HANDOUT_TOML, run_cli, write_project
+from handoutkit.discover import Selection
 from handoutkit.errors import ContentError
 from handoutkit.pipeline import Options, load_project
 
@@ -14,9 +16,19 @@ BRIEF = "Intro.\n\n## About this {#about}\nText. IMAGE\n\n## When to call {#when
 
 
 def problems_of(root):
+    """The problems load_project reports, as strings. A build loads with partial=True:
+    it must find exactly the same problems, whether it raises or blocks targets."""
     with pytest.raises(ContentError) as caught:
         load_project(Options(root))
-    return [str(p) for p in caught.value.problems]
+    found = [str(p) for p in caught.value.problems]
+    try:
+        project = load_project(Options(root), partial=True)
+        assert project.blocked, "a project with problems must block some targets"
+        partial = [str(p) for p in project.problems]
+    except ContentError as error:
+        partial = [str(p) for p in error.problems]
+    assert partial == found
+    return found
 
 
 def with_image(tmp_path, markdown_image, make_image=None):
@@ -101,3 +113,129 @@ def test_template_syntax_error_names_the_template_and_line(tmp_path):
     (root / "templates/brief.html").write_text('{% extends "base.html" %}\n{% block header %}{{ oops }\n{% endblock %}\n')
     found = problems_of(root)
     assert any("templates/brief.html:2: template syntax error" in p for p in found), found
+
+
+# --- one bad input fails only the targets it touches ----------------------------------------
+
+GERMAN_BRIEF = ("Einleitung.\n\n## Worum es geht {#about}\nSie lesen das.IMAGE\n\n"
+                "## Wann anrufen {#when-to-call}\n@include warning-signs\n")
+EN = {"demo/en/demo-card-card.pdf", "demo/en/demo-brief-a4.pdf", "demo/en/demo-brief-letter.pdf"}
+DE_CARD, DE_BRIEFS = "demo/de/demo-card-card.pdf", {"demo/de/demo-brief-a4.pdf", "demo/de/demo-brief-letter.pdf"}
+
+
+@pytest.fixture
+def bilingual(tmp_path):
+    """The tiny project in English and German (card and brief)."""
+    root = write_project(tmp_path / "p", {**GERMAN, "handouts/demo/de/brief.md": GERMAN_BRIEF.replace("IMAGE", "")})
+    shutil.copy(root / "templates/strings/en.toml", root / "templates/strings/de.toml")
+    return root
+
+
+def manifest_of(out):
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {e["path"] for e in manifest["targets"]}, {f["path"]: f["problems"] for f in manifest["failed"]}
+
+
+def blocked_paths(root, **options):
+    project = load_project(Options(root, **options), partial=True)
+    return {t.relpath for t in project.targets if t.key in project.blocked}
+
+
+def test_a_bad_translation_fails_only_its_targets_and_is_built_once_fixed(bilingual, tmp_path):
+    out, brief = tmp_path / "out", bilingual / "handouts/demo/de/brief.md"
+    assert run_cli("--root", bilingual, "--out", out, "--lang", "de", "--format", "brief").returncode == 0
+    good = {path: (out / path).read_bytes() for path in DE_BRIEFS}
+    brief.write_text(GERMAN_BRIEF.replace("IMAGE", " ![Ein Bild](handouts/demo/de/none.png)"))
+    completed = run_cli("--root", bilingual, "--out", out)
+    assert completed.returncode == 1 and "Traceback" not in completed.stderr
+    problem = "de/brief.md:4: image 'handouts/demo/de/none.png' does not exist"
+    assert completed.stderr.count("de/brief.md:4") == 1, completed.stderr  # once, not once per paper
+    assert any(line.startswith("error: ") and problem in line for line in completed.stderr.splitlines())
+    assert "4 built, 2 failed, 0 up to date" in completed.stdout
+    for path in DE_BRIEFS:
+        assert f"FAIL  {path}: not built" in completed.stderr
+        assert (out / path).read_bytes() == good[path]  # the last good PDF stays
+    assert all((out / path).is_file() for path in EN | {DE_CARD})
+    entries, failed = manifest_of(out)
+    assert set(failed) == DE_BRIEFS and all(problem in line for p in failed.values() for line in p)
+    assert entries == EN | {DE_CARD} | DE_BRIEFS  # the failed ones keep their last good entries
+    # Not recorded as up to date: unchanged, it fails again; fixed, it is built.
+    assert run_cli("--root", bilingual, "--out", out).returncode == 1
+    brief.write_text(GERMAN_BRIEF.replace("IMAGE", " Kurz."))
+    fixed = run_cli("--root", bilingual, "--out", out)
+    assert fixed.returncode == 0, fixed.stderr
+    assert "2 built, 0 failed, 4 up to date" in fixed.stdout
+    assert manifest_of(out) == (EN | {DE_CARD} | DE_BRIEFS, {})
+    assert all((out / path).read_bytes() != good[path] for path in DE_BRIEFS)
+
+
+def test_a_template_syntax_error_still_stops_everything(bilingual, tmp_path):
+    (bilingual / "templates/brief.html").write_text('{% extends "base.html" %}\n{% block header %}{{ oops }\n')
+    completed = run_cli("--root", bilingual, "--out", tmp_path / "out")
+    assert completed.returncode == 1
+    assert completed.stderr.count("templates/brief.html:2: template syntax error") == 1, completed.stderr
+    assert "1 problem(s) in the content; nothing was built." in completed.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_malformed_meta_toml_blocks_only_its_language(bilingual, tmp_path):
+    (bilingual / "handouts/demo/de/meta.toml").write_text('title = "Demo-Merkblatt\n')
+    completed = run_cli("--root", bilingual, "--out", tmp_path / "out", "--json")
+    assert completed.returncode == 1 and "Traceback" not in completed.stderr
+    assert completed.stderr.count("de/meta.toml:1: TOML syntax error") == 1, completed.stderr
+    summary = json.loads(completed.stdout)
+    status = {t["path"]: t["status"] for t in summary["targets"]}
+    assert status == {**dict.fromkeys(EN, "built"), **dict.fromkeys(DE_BRIEFS | {DE_CARD}, "failed")}
+    assert all(any("de/meta.toml:1: TOML syntax error" in p for p in t["problems"])
+               for t in summary["targets"] if t["status"] == "failed")
+    assert manifest_of(tmp_path / "out")[0] == EN
+
+
+def test_check_still_reports_every_problem(bilingual):
+    (bilingual / "handouts/demo/de/brief.md").write_text(GERMAN_BRIEF.replace("IMAGE", " ![Ein Bild](x.png)"))
+    (bilingual / "templates/strings/de.toml").write_text("footer = 1\n")
+    completed = run_cli("--root", bilingual, "--check")
+    assert completed.returncode == 1
+    assert "de/brief.md:4: image 'x.png'" in completed.stderr and "strings/de.toml" in completed.stderr
+
+
+@pytest.mark.parametrize("path, text, blocked", [
+    # A translation's text: that text's targets only.
+    ("handouts/demo/de/brief.md", GERMAN_BRIEF.replace("IMAGE", " ![](handouts/demo/de/none.png)"), DE_BRIEFS),
+    # A source text: its translations too (their parity cannot be checked).
+    ("handouts/demo/en/brief.md", BRIEF.replace("IMAGE", "![x](nowhere.png)"),
+     {"demo/en/demo-brief-a4.pdf", "demo/en/demo-brief-letter.pdf"} | DE_BRIEFS),
+    # A translation's partial or meta.toml: that language.
+    ("handouts/demo/de/partials/warning-signs.md", "- Fieber\n@include nope\n", DE_BRIEFS | {DE_CARD}),
+    ("handouts/demo/de/meta.toml", 'title = "X"\nsubtitel = "Y"\n', DE_BRIEFS | {DE_CARD}),
+    # A language's interface strings: every target in it.
+    ("templates/strings/de.toml", "footer = 1\n", DE_BRIEFS | {DE_CARD}),
+])
+def test_a_problem_blocks_the_targets_whose_content_it_is_in(bilingual, path, text, blocked):
+    (bilingual / path).write_text(text)
+    assert blocked_paths(bilingual) == blocked
+    project = load_project(Options(bilingual), partial=True)
+    assert all(t.key in project.texts for t in project.targets if t.key not in project.blocked)
+
+
+def test_a_handout_toml_problem_blocks_only_its_handout(tmp_path):
+    root = write_project(tmp_path / "p")
+    shutil.copytree(root / "handouts/demo", root / "handouts/other")
+    (root / "handouts/other/handout.toml").write_text(
+        HANDOUT_TOML.replace('id = "demo"', 'id = "other"') + "colour = 1\n")
+    assert blocked_paths(root) == {"other/en/other-card-card.pdf", "other/en/other-brief-a4.pdf",
+                                   "other/en/other-brief-letter.pdf"}
+    # Not selected: it blocks nothing selected, but is not dropped in silence either.
+    with pytest.raises(ContentError, match="unknown key 'colour'"):
+        load_project(Options(root, selection=Selection(handouts=("demo",))), partial=True)
+    # Unreadable, its targets are unknown: nothing is built, as before.
+    (root / "handouts/other/handout.toml").write_text("id = \n")
+    with pytest.raises(ContentError, match="other/handout.toml:1: TOML syntax error"):
+        load_project(Options(root), partial=True)
+
+
+def test_a_build_whose_every_target_is_blocked_raises(bilingual):
+    (bilingual / "handouts/demo/de/meta.toml").write_text('title = "Demo-Merkblatt\n')
+    with pytest.raises(ContentError):  # every selected target is blocked
+        load_project(Options(bilingual, selection=Selection(langs=("de",))), partial=True)
+    assert blocked_paths(bilingual, selection=Selection(langs=("en", "de"))) == DE_BRIEFS | {DE_CARD}

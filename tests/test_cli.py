@@ -20,7 +20,7 @@ def test_builds_a_selection_and_writes_the_manifest(tiny, tmp_path):
     assert [e["path"] for e in manifest["targets"]] == ["demo/en/demo-brief-a4.pdf"]
 
 
-def test_bad_content_gives_one_line_errors_and_builds_nothing(tmp_path):
+def test_bad_content_gives_one_line_errors_and_builds_only_the_other_targets(tmp_path):
     root = write_project(tmp_path / "p", {"handouts/demo/en/brief.md": "## About {#about}\n@include nope\n"})
     completed = run_cli("--root", root, "--out", tmp_path / "out")
     assert completed.returncode == 1
@@ -28,7 +28,8 @@ def test_bad_content_gives_one_line_errors_and_builds_nothing(tmp_path):
     lines = completed.stderr.splitlines()
     assert any(line.startswith("error: ") and "brief.md:2: @include 'nope'" in line for line in lines)
     assert any("required section 'when-to-call' is missing" in line for line in lines)
-    assert not (tmp_path / "out").exists()
+    assert (tmp_path / "out/demo/en/demo-card-card.pdf").is_file()  # the card's text is fine
+    assert not list((tmp_path / "out").rglob("demo-brief-*.pdf"))
 
 
 def test_a_failed_target_keeps_the_last_good_pdf_and_others_still_build(tiny, tmp_path):
