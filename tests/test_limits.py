@@ -49,6 +49,7 @@ def test_pathological_input_fails_with_one_clear_line_in_seconds(tmp_path, name)
     assert completed.returncode == 1, completed.stderr
     assert message in completed.stderr and "Traceback" not in completed.stderr
     assert sum(message in line for line in completed.stderr.splitlines()) == 1  # said once
+    assert (tmp_path / "out/demo/en/demo-card-card.pdf").is_file()  # the build went on
 
 
 def test_a_list_eight_deep_is_still_allowed(tmp_path):
