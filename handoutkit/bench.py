@@ -122,7 +122,7 @@ def build(root: Path, out: Path, *options: str) -> Run:
 def naive_loop(root: Path, out: Path, sample: int) -> tuple[float, int]:
     """One `python -m weasyprint` per HTML file: the total time, extrapolated from an
     evenly spaced sample when there are more files than `sample`."""
-    files = sorted(out.rglob("*.html"))
+    files = sorted(path for path in out.rglob("*.html") if path != out / "index.html")  # not the catalog
     chosen = files[::max(1, math.ceil(len(files) / sample))]
     environment = {**os.environ, "FONTCONFIG_FILE": str(root / "styles" / "fonts" / "fonts.conf")}
     with tempfile.TemporaryDirectory() as scratch:
