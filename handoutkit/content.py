@@ -222,9 +222,12 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
         problems.append(Problem(path, f"the {fmt} text for '{lang}' is missing",
                                 f"write {fmt}.md or remove [formats.{fmt}] from handout.toml"))
         return None
-    before = len(problems)
     partials: dict[str, str] = {}
-    lines = expand_directives(read_lines(path, problems), folder, handout.control, partials, problems)
+    before = len(problems)
+    lines = read_lines(path, problems)
+    if len(problems) > before:  # unreadable: its sections would only be reported missing too
+        return None
+    lines = expand_directives(lines, folder, handout.control, partials, problems)
     if glyphs:
         check_glyphs(lines, glyphs, problems)
     check_images(lines, handout.path.parent.parent, problems)

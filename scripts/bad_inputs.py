@@ -1,0 +1,146 @@
+"""Run the builder on every kind of bad input we know of and print what it says.
+
+    .venv/bin/python scripts/bad_inputs.py > docs/bad-inputs.md
+
+Each case starts from the tests' tiny project (tests/conftest.py), breaks one
+thing, runs `build.py` as a user would and records the exit code and the lines
+it printed for the problem. The tests (tests/test_bad_input.py, test_limits.py,
+test_hardening.py, test_clinic_and_variants.py) assert these messages; this
+script only shows them all in one table, for authors and reviewers.
+"""
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import GERMAN, HANDOUT_TOML, write_project  # noqa: E402
+
+BRIEF = "Intro for you.\n\n## About this {#about}\nBODY\n\n## When to call {#when-to-call}\n@include warning-signs\n"
+SAMPLE_CLINIC = ROOT / "clinics" / "sample"
+
+
+def brief(body: str) -> dict:
+    return {"handouts/demo/en/brief.md": BRIEF.replace("BODY", body)}
+
+
+def clinic(root: Path, change=None, logo=None) -> list:
+    folder = root / "clinic"
+    shutil.copytree(SAMPLE_CLINIC, folder)
+    text = (folder / "clinic.toml").read_text()
+    (folder / "clinic.toml").write_text(text.replace(*change) if change else text)
+    if logo:
+        logo(folder)
+    return ["--clinic", folder / "clinic.toml"]
+
+
+def image(name: str, make) -> tuple:
+    def setup(root: Path) -> list:
+        make(root / "handouts/demo/en" / name)
+        return []
+    return brief(f"![A chart](handouts/demo/en/{name})"), setup
+
+
+CASES = [
+    ("TOML syntax error", {"handouts/demo/en/meta.toml": 'title = "Demo"\nsubtitle = "open\n'}, None),
+    ("unknown status in handout.toml", {"handouts/demo/handout.toml": HANDOUT_TOML.replace('"draft"', '"final"')}, None),
+    ("unknown key in handout.toml", {"handouts/demo/handout.toml": HANDOUT_TOML + 'colour = "red"\n'}, None),
+    ("review date not a date", {"handouts/demo/handout.toml": HANDOUT_TOML.replace("2027-07-10", '"soon"')}, None),
+    ("unknown language", {}, lambda root: ["--lang", "xx"]),
+    ("unknown format", {}, lambda root: ["--format", "poster"]),
+    ("unknown paper", {}, lambda root: ["--paper", "a5"]),
+    ("unknown handout", {}, lambda root: ["--handout", "nope"]),
+    ("translation file missing", GERMAN, None),  # German has a card, no brief
+    ("interface string missing", {}, lambda root: (root / "templates/strings/en.toml").write_text(
+        (root / "templates/strings/en.toml").read_text().replace("\nversion =", "\nversio =", 1)) and []),
+    ("two handouts with one id", {}, lambda root: shutil.copytree(root / "handouts/demo", root / "handouts/demo2") and []),
+    ("not UTF-8", {}, lambda root: (root / "handouts/demo/en/brief.md").write_bytes(b"Caf\xe9\n") and []),
+    ("unreadable file (a folder)", {"handouts/demo/en/brief.md": None},
+     lambda root: (root / "handouts/demo/en/brief.md").mkdir() or []),
+    ("section heading without id", brief("## Risks\nText."), None),
+    ("unknown directive", brief("@shout loud"), None),
+    ("missing partial", brief("@include nope"), None),
+    ("character the fonts lack", brief("Call us \U0001F4DE."), None),
+    ("raw HTML", brief("<script>alert(1)</script> <b onclick=x>bold</b>"), None),
+    ("javascript: link", brief("[click](javascript:alert(1))"), None),
+    ("file: link", brief("[passwords](file:///etc/passwd)"), None),
+    ("image outside handouts/", brief("![A chart](/etc/hostname)"), None),
+    ("image ../ path", brief("![A chart](handouts/../styles/fonts/OFL.txt)"), None),
+    ("image on the web", brief("![A chart](https://example.org/x.png)"), None),
+    ("image missing", brief("![A chart](handouts/demo/en/none.png)"), None),
+    ("image not an image", *image("fake.png", lambda p: p.write_text("not a picture"))),
+    ("image over 5 MB", *image("big.png", lambda p: p.write_bytes(b"\x89PNG" + bytes(6_000_000)))),
+    ("image 20,000 x 20,000 px", *image("huge.png", lambda p: Image.new("1", (20000, 20000)).save(p))),
+    ("SVG with an external entity", *image("x.svg", lambda p: p.write_text(
+        '<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>'))),
+    ("image without alt text", brief("![](handouts/demo/en/ok.png)"),
+     lambda root: Image.new("RGB", (10, 10)).save(root / "handouts/demo/en/ok.png") or []),
+    ("symlink out of the project", brief("![A chart](handouts/demo/en/link.png)"),
+     lambda root: (root / "handouts/demo/en/link.png").symlink_to("/etc/hostname") or []),
+    ("list nested 500 deep", brief("".join("\t" * i + "- item\n" for i in range(500))), None),
+    ("quote nested 500 deep", brief("> " * 500 + "deep"), None),
+    ("5 MB paragraph", brief("You read this. " * 350_000), None),
+    ("template syntax error", {}, lambda root: (root / "templates/brief.html").write_text(
+        '{% extends "base.html" %}\n{% block header %}{{ oops }\n{% endblock %}\n') and []),
+    ("text over its page limit", brief("".join(f"- Item {i}: you read this line.\n" for i in range(120))),
+     lambda root: ["--timeout", "60"]),
+    ("target past the time limit", brief("".join(f"- Item {i}: you read this short line.\n" for i in range(3000))),
+     lambda root: ["--timeout", "3"]),
+    ("draft with --release", {}, lambda root: ["--release"]),
+    ("overdue review with --release", {"handouts/demo/handout.toml": HANDOUT_TOML.replace(
+        "2026-01-10", "2024-06-01").replace("2027-07-10", "2025-01-01")},
+     lambda root: ["--release"]),
+    ("stale translation with --strict", {**GERMAN, "handouts/demo/de/brief.md": BRIEF.replace("BODY", "Text.")},
+     lambda root: ["--strict"]),
+    ("profile: bad phone number", {}, lambda root: clinic(root, ('emergency = "911"', 'emergency = "call 911"'))),
+    ("profile: not a web address", {}, lambda root: clinic(root, ('url = "https://example.org/lupus-car-t"',
+                                                                   'url = "javascript:alert(1)"'))),
+    ("profile: logo outside its folder", {}, lambda root: clinic(root, ('logo = "logo.svg"', 'logo = "../../etc/passwd"'))),
+    ("profile: logo 20,000 x 20,000 px", {}, lambda root: clinic(root, ('logo = "logo.svg"', 'logo = "logo.png"'),
+                                                                 lambda f: Image.new("1", (20000, 20000)).save(f / "logo.png"))),
+    ("profile: value that looks like code", {}, lambda root: clinic(root, ('name = ', 'name = "{{ 7*7 }} <b>x</b>" #'))),
+    ("output folder cannot be written", {}, lambda root: (root / "blocked").write_text("a file") and
+     ["--out", root / "blocked" / "dist"]),
+]
+
+
+# Inputs that are not errors: what the builder does with them instead.
+NOT_ERRORS = {
+    "raw HTML": "builds; the tags are printed as text, never interpreted",
+    "profile: value that looks like code": "builds; `{{ 7*7 }} <b>x</b>` is printed literally",
+}
+
+
+def run_case(name: str, files: dict, setup) -> tuple[int, list[str]]:
+    with tempfile.TemporaryDirectory() as folder:
+        root = write_project(Path(folder) / "p", files)
+        args = (setup(root) if setup else None) or []
+        completed = subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", root, "--jobs", "1",
+                                    "--format", "brief", "--paper", "a4", *map(str, args)],
+                                   capture_output=True, text=True, timeout=300, cwd=root)
+        lines = (completed.stderr + completed.stdout).replace(str(root) + "/", "").splitlines()
+        said = list(dict.fromkeys(line for line in lines if line.startswith(("error", "FAIL", "build.py: error"))
+                                  and "not built, because" not in line))
+        return completed.returncode, said or [line for line in lines if "built," in line]
+
+
+def main() -> None:
+    print("# Bad input and what the builder says\n")
+    print("Made by `scripts/bad_inputs.py` (each case: the tests' tiny project with one thing broken, "
+          "built with `build.py --format brief --paper a4`). Exit code 1 = bad content or a failed "
+          "target (the other targets still build), 2 = bad command line.\n")
+    print("| bad input | exit | what it says |\n|---|---|---|")
+    for name, files, setup in CASES:
+        code, said = run_case(name, files, setup)
+        cell = "<br>".join(f"`{line}`" for line in said[:4]).replace("|", "\\|")
+        cell = f"{NOT_ERRORS[name]}: {cell}" if name in NOT_ERRORS else cell
+        print(f"| {name} | {code} | {cell} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
