@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
-from PIL import Image
 
 from .content import MAX_IMAGE_PIXELS, check_keys, line_of, read_toml, require
 from .errors import Problem
@@ -97,6 +96,8 @@ def check_logo(name: str | None, path: Path, problems: list) -> Path | None:
 
 def too_many_pixels(path: Path) -> bool:
     """A PNG logo over the pixel limit (or one Pillow refuses as a decompression bomb)."""
+    from PIL import Image  # here: a no-op rebuild imports this module and never needs Pillow
+
     with path.open("rb") as stream:
         if not stream.read(8).startswith(PNG_MAGIC):
             return False  # an SVG: vector, its size costs nothing

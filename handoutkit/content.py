@@ -21,7 +21,6 @@ from pathlib import Path
 import markdown
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
-from PIL import Image
 
 from .errors import Problem
 from .formats import FORMATS
@@ -286,6 +285,8 @@ def check_links(lines, problems: list) -> None:
 
 def image_problem(src: str, root: Path) -> str | None:
     """What is wrong with an image path (relative to the project root), if anything."""
+    from PIL import Image  # here: a no-op rebuild imports this module and never needs Pillow
+
     path = (root / src).resolve()
     if re.match(r"^[a-z]+:", src) or not path.is_relative_to((root / "handouts").resolve()):
         return "must be a file inside handouts/ (no web addresses, no other folders)"

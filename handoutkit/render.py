@@ -12,7 +12,6 @@ from pathlib import Path
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-import segno
 from markupsafe import Markup
 
 from .clinics import Clinic
@@ -100,6 +99,8 @@ def stylesheets(target: Target) -> list[str]:
 
 def qr_data_uri(url: str) -> str:
     """The URL as a QR code, in vector form (SVG), inline so no file is fetched."""
+    import segno  # here, not at the top: a no-op rebuild imports this module and never needs it
+
     return segno.make_qr(url, error="m").svg_data_uri(scale=4, border=0)
 
 
