@@ -103,7 +103,10 @@ def require(data: dict, key: str, kind: type, path: Path, problems: list, where:
     if value is None:
         problems.append(Problem(path, f"missing required key '{key}'{where}",
                                 f"add `{key} = ...`"))
-    elif not isinstance(value, kind) or (kind is str and not value.strip()):
+    elif kind is str and isinstance(value, str) and not value.strip():
+        problems.append(Problem(path, f"'{key}'{where} is empty", "fill it in", line_of(path, key)))
+        return None
+    elif not isinstance(value, kind):
         problems.append(Problem(path, f"'{key}'{where} must be a {kind.__name__}, got {value!r}",
                                 line=line_of(path, key)))
         return None
@@ -132,7 +135,7 @@ def load_handout(folder: Path, problems: list) -> Handout | None:
                                 line=line_of(path, "source_lang")))
     # Problems are already recorded; go on with what can be read, so the texts
     # are checked too and the author sees every problem in one run.
-    if handout_id is None or control is None:
+    if handout_id is None or control is None or source_lang not in languages:
         return None
     return Handout(handout_id, folder, source_lang, control, sections, languages)
 

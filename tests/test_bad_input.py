@@ -239,3 +239,15 @@ def test_a_build_whose_every_target_is_blocked_raises(bilingual):
     with pytest.raises(ContentError):  # every selected target is blocked
         load_project(Options(bilingual, selection=Selection(langs=("de",))), partial=True)
     assert blocked_paths(bilingual, selection=Selection(langs=("en", "de"))) == DE_BRIEFS | {DE_CARD}
+
+
+@pytest.mark.parametrize("value, message", [
+    ('""', "handout.toml:2: 'source_lang' is empty (fill it in)"),
+    ('"xx"', "handout.toml:2: source language 'xx' has no folder xx/ with a meta.toml"),
+])
+def test_a_bad_source_language_is_named_not_a_crash(tmp_path, value, message):
+    """Found by Hypothesis: an empty source_lang used to end in a TypeError."""
+    root = write_project(tmp_path / "p", {"handouts/demo/handout.toml": HANDOUT_TOML.replace('"en"', value, 1)})
+    completed = run_cli("--root", root, "--out", tmp_path / "out")
+    assert completed.returncode == 1 and "Traceback" not in completed.stderr
+    assert message in completed.stderr
