@@ -37,7 +37,8 @@ SECTION_RE = re.compile(r"^##\s+(?P<heading>.+?)\s*\{#(?P<id>[a-z0-9-]+)\}\s*$")
 DIRECTIVE_RE = re.compile(r"^@(?P<name>[a-z]+)(?:\s+(?P<arg>\S+))?\s*$")
 PARTIAL_NAME_RE = re.compile(r"^[a-z0-9-]+$")
 IMAGE_RE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)[^)]*\)")
-LINK_RE = re.compile(r"(?<!!)\[[^\]]*\]\((?P<href>[^)\s]*)|^ {0,3}\[[^\]]+\]:\s*(?P<ref>\S+)")
+# A link's address may hold one level of balanced brackets, as in Markdown: (javascript:f(1))
+LINK_RE = re.compile(r"(?<!!)\[[^\]]*\]\((?P<href>(?:[^()\s]|\([^()\s]*\))*)|^ {0,3}\[[^\]]+\]:\s*(?P<ref>\S+)")
 SAFE_LINK_RE = re.compile(r"^(https?://|mailto:|tel:|#)", re.I)  # no javascript:, file: or data: in a PDF
 MAX_IMAGE_BYTES = 5_000_000
 MAX_IMAGE_PIXELS = 25_000_000  # e.g. 5000 x 5000; a print page needs far less

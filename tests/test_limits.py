@@ -116,5 +116,8 @@ def test_only_web_mail_and_phone_links_reach_weasyprint(tmp_path, link, allowed)
     if allowed is not None:
         assert bool(refused) == (not allowed), problems
         assert all("brief.md:4: link '" in p for p in refused)
+        if "alert(1)" in link:
+            assert any("link 'javascript:alert(1)' is not allowed" in p or "link 'JavaScript:alert(1)'" in p
+                       for p in refused), refused  # the whole address, brackets and all
     else:
         assert not refused  # an image is not a link
