@@ -32,7 +32,7 @@ from multiprocessing import forkserver, get_context
 from pathlib import Path
 
 MAX_TASKS_PER_WORKER = 100
-PRELOAD = ["handoutkit.workers", "handoutkit.warmup"]  # imported once, in the forkserver
+PRELOAD = ["handoutkit.workers", "handoutkit.warmup", "handoutkit.catalog"]  # imported once, in the forkserver
 FONTTOOLS_WARNING = "Using fontTools instead of HarfBuzz-Subset"
 SUBSETTER_NOTICE = ("WeasyPrint subsets fonts with fontTools: libharfbuzz-subset (HarfBuzz >= 4.1) is missing, "
                     "so every PDF is 10-70x slower to write. Install it: `sudo apt-get install libharfbuzz-subset0` "
@@ -179,7 +179,17 @@ def build_one(worker: Worker, target):
     except (TargetTimeout, Exception) as error:  # the last good PDF stays: it is written only at the end
         result = failed(target, worker.project, f"{type(error).__name__}: {error}", time.perf_counter() - start)
     write_html(result, worker)
+    write_thumbnail(result, worker)
     return result
+
+
+def write_thumbnail(result, worker: Worker) -> None:
+    """The catalog's picture of a new PDF, drawn here so the pictures are drawn on every
+    core as the PDFs are written, not one by one after the last (the catalog then finds
+    each picture newer than its PDF and keeps it)."""
+    from .catalog import make_thumbnail
+    if result.ok:
+        make_thumbnail(worker.options.out_dir, result.target.relpath)
 
 
 def failed(target, project, problem: str, seconds: float = 0.0):

@@ -110,3 +110,17 @@ def test_a_missing_font_subsetter_is_said_once_and_its_per_pdf_warning_is_droppe
     with collect_weasyprint_log() as messages:
         logging.getLogger("weasyprint").warning('Using fontTools instead of HarfBuzz-Subset for font "%s"', "X")
     assert messages == []
+
+
+def test_workers_draw_the_catalog_thumbnails_before_the_manifest_is_written(tiny):
+    """Pictures are drawn by the workers as each PDF is written: every thumbnail is
+    older than the manifest, which is written after the last target, just before the
+    catalog page (which would otherwise draw them one by one)."""
+    out = tiny / "out"
+    results = build(Options(tiny, out, jobs=2))
+    assert results and all(r.ok for r in results)
+    manifest_time = (out / "manifest.json").stat().st_mtime_ns
+    for result in results:
+        pdf = out / result.target.relpath
+        png = out / "thumbnails" / result.target.relpath.replace(".pdf", ".png")
+        assert pdf.stat().st_mtime_ns <= png.stat().st_mtime_ns < manifest_time
