@@ -289,8 +289,6 @@ def check_links(lines, problems: list) -> None:
 
 def image_problem(src: str, root: Path) -> str | None:
     """What is wrong with an image path (relative to the project root), if anything."""
-    from PIL import Image  # here: a no-op rebuild imports this module and never needs Pillow
-
     path = (root / src).resolve()
     if re.match(r"^[a-z]+:", src) or not path.is_relative_to((root / "handouts").resolve()):
         return "must be a file inside handouts/ (no web addresses, no other folders)"
@@ -301,6 +299,14 @@ def image_problem(src: str, root: Path) -> str | None:
     if path.suffix.lower() == ".svg":
         data = path.read_bytes()
         return "is an SVG with a DTD or entities (not allowed)" if b"<!DOCTYPE" in data or b"<!ENTITY" in data else None
+    return raster_problem(path)
+
+
+def raster_problem(path: Path) -> str | None:
+    """A PNG or JPEG within MAX_IMAGE_PIXELS, read from its header before anything is
+    decoded (a 20,000 x 20,000 PNG is 50 KB on disk and 1.6 GB decoded)."""
+    from PIL import Image  # here: a no-op rebuild imports this module and never needs Pillow
+
     try:
         with Image.open(path) as image:
             if image.format not in ("PNG", "JPEG"):
