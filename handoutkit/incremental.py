@@ -43,7 +43,8 @@ MANIFEST = "manifest.json"  # report.MANIFEST, repeated so a no-op never imports
 NOT_OUTPUT = {"root", "out", "selection", "jobs", "force", "shard", "html", "timeout"}
 # Options that change neither output nor the target list (plan).
 NOT_PLAN = NOT_OUTPUT - {"selection", "shard"}
-SHARED_DIRS = ("templates", "styles")  # every target depends on all of their files
+SHARED_DIRS = ("templates", "styles")  # every target depends on all of their files...
+CATALOG_FILES = ("templates/catalog.html", "styles/catalog.css")  # ...but the catalog page's own
 TEXT_SUFFIXES = (".md", ".toml")  # content, hashed per target; anything else in handouts/ is shared
 # The builder's modules that only schedule, present or serve builds: a change to them
 # cannot change a PDF, so it does not rebuild everything (every other module does).
@@ -100,7 +101,8 @@ def digest_of(data) -> str:
 def shared_files(root: Path, options) -> list[Path]:
     """Files every target depends on: templates, styles, fonts, images, the builder's
     code, and files named by options. Listed anew each run, so an added file counts."""
-    files = [p for d in SHARED_DIRS for p in walk(root / d) if not is_strings(p, root)]
+    files = [p for d in SHARED_DIRS for p in walk(root / d)
+             if not is_strings(p, root) and label(p, root) not in CATALOG_FILES]
     files += [p for p in walk(root / "handouts") if p.suffix not in TEXT_SUFFIXES]
     files += sorted(p for p in Path(__file__).parent.glob("*.py") if p.name not in NOT_BUILDER)
     return files + [p for value in option_paths(options) for p in named_files(value)]

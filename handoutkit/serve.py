@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 from . import PROJECT_ROOT
 from .discover import Selection
 from .errors import ContentError, UsageError
+from .incremental import CATALOG_FILES
 
 WATCHED = ("handouts", "templates", "styles")
-CATALOG_FILES = ("templates/catalog.html", "styles/catalog.css")
 POLL_SECONDS = 1.0
 SETTLE_SECONDS = 0.2  # editors save in bursts (temp file, rename): wait for the last one
 
@@ -184,8 +184,7 @@ def rebuild(root: Path, out_dir: Path, selection: Selection | None) -> None:
                 say(f"error: {problem}")
             say("nothing was built; fix the content and save again.")
             return
-        say(summary(results, time.perf_counter() - start))
-        rebuild_catalog(root, out_dir)
+        say(summary(results, time.perf_counter() - start))  # the build has written the catalog
     except Exception:  # a bug must not stop the preview: show it and keep watching
         say(traceback.format_exc().rstrip())
 

@@ -75,6 +75,8 @@ def test_a_second_build_rebuilds_nothing_and_keeps_the_manifest(project):
     ("templates/strings/en.toml", "+# changed\n", EVERYTHING),     # its own
     ("styles/brief.css", "+/* changed */\n", EVERYTHING),          # any style (conservative)
     ("templates/card.html", "+{# changed #}\n", EVERYTHING),       # any template (conservative)
+    ("templates/catalog.html", "+{# changed #}\n", set()),          # but the catalog page's own
+    ("styles/catalog.css", "+/* changed */\n", set()),
     ("handouts/demo/images/logo.png", "not really a PNG", EVERYTHING),  # an image, wherever it is
 ])
 def test_what_a_change_rebuilds(project, path, text, expected):
