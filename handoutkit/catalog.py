@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from . import PROJECT_ROOT
 from .formats import FORMATS, PAPERS
-from .layout import write_atomically
+from .files import write_atomically
 from .render import make_environment
 
 INDEX = "index.html"

@@ -35,6 +35,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__
+from .files import write_atomically
 from .model import Target
 
 CACHE = ".handoutkit-inputs.json"  # beside manifest.json; hidden, so it is not mistaken for output
@@ -275,13 +276,9 @@ def read_cache(out_dir: Path) -> Cache:
 
 
 def write_cache(out_dir: Path, cache: Cache) -> None:
-    """Replace the cache in one step (not layout.write_atomically: that would import
-    WeasyPrint, which a build that finds everything current never needs)."""
+    """Replace the cache in one step."""
     cache.plans = dict(list(cache.plans.items())[-16:])  # the last selections are enough
-    out_dir.mkdir(parents=True, exist_ok=True)
-    temporary = out_dir / f".{CACHE}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(asdict(cache), sort_keys=True), encoding="utf-8")
-    os.replace(temporary, out_dir / CACHE)
+    write_atomically(out_dir / CACHE, json.dumps(asdict(cache), sort_keys=True).encode())
 
 
 def manifest_entries(out_dir: Path) -> dict[str, dict]:

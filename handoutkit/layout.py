@@ -6,9 +6,7 @@ stage collects those messages so the checks can fail the target on them.
 
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,17 +98,3 @@ def pin_document_id(document, digest: str) -> None:
         return re.sub(pattern, stable, rdf)
 
     metadata.generate_rdf_metadata = generate_stable
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace path with data in one step: a failed build never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -9,7 +9,8 @@ from weasyprint.text.fonts import FontConfiguration
 
 from . import checks
 from .formats import FORMATS
-from .layout import AssetFetcher, lay_out, write_atomically
+from .files import write_atomically
+from .layout import AssetFetcher, lay_out
 from .model import Handout, Target, Text
 from .project import Options, Project, load_project  # noqa: F401 (the pipeline's first stages)
 from .render import make_environment, render_html

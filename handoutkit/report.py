@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from .files import write_atomically
+
 MANIFEST = "manifest.json"
 
 
@@ -44,7 +46,6 @@ def update_manifest(out_dir: Path, results) -> dict:
     of its last good PDF, which is still on disk, and is listed under "failed".
     Targets that were up to date keep their entries as they are.
     """
-    from .layout import write_atomically  # WeasyPrint: not needed to read a manifest
     path = out_dir / MANIFEST
     old = read_manifest(path)
     entries = {e["path"]: e for e in old.get("targets", []) if (out_dir / e["path"]).is_file()}

@@ -10,14 +10,12 @@ every machine of a CI matrix computes the same split without sharing any history
 
 import argparse
 import json
-import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import PROJECT_ROOT
+from .files import copy_atomically, write_atomically
 from .incremental import MANIFEST, CACHE, Cache, read_cache, read_json, write_cache
 
 # Relative cost of laying out and checking one target (a card is 1). Measured on the
@@ -110,18 +108,6 @@ def copy_outputs(folder: Path, out_dir: Path) -> None:
             copy_atomically(path, out_dir / relative)
 
 
-def copy_atomically(source: Path, destination: Path) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        shutil.copy2(source, temporary)
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def join_caches(into: Cache, cache: Cache) -> None:
     """Input hashes recorded by each shard; mtimes from other machines only mean
     that a file is hashed again once, never that a changed file is trusted."""
@@ -132,7 +118,6 @@ def join_caches(into: Cache, cache: Cache) -> None:
 
 
 def write_json(path: Path, data: dict) -> None:
-    from .layout import write_atomically
     write_atomically(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
 
 

@@ -202,7 +202,7 @@ def failed(target, project, problem: str, seconds: float = 0.0):
 def write_html(result, worker: Worker) -> None:
     """--html: the final HTML beside the PDF, for `weasyprint` to reproduce it. Without
     --html an older HTML file is removed, so none is left that the PDF no longer matches."""
-    from .layout import write_atomically
+    from .files import write_atomically
     if not result.ok:
         return
     path = worker.options.out_dir / Path(result.target.relpath).with_suffix(".html")

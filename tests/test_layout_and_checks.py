@@ -8,7 +8,8 @@ from pypdf import PdfReader
 from handoutkit import PROJECT_ROOT
 from handoutkit.checks import check_fonts, check_pages, plain_text, readability, shipped_font_names
 from handoutkit.formats import FORMATS
-from handoutkit.layout import AssetFetcher, lay_out, write_atomically
+from handoutkit.files import write_atomically
+from handoutkit.layout import AssetFetcher, lay_out
 from weasyprint.text.fonts import FontConfiguration
 
 FONTS = PROJECT_ROOT / "styles" / "fonts"
