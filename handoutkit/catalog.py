@@ -209,6 +209,7 @@ def describe_target(entry: dict, thumbnail: Thumbnail | None, failed: dict, toda
         # The build's own verdict when the manifest has one, else today's.
         "overdue": bool(entry.get("overdue") or (next_review and next_review < today)),
         "stale": bool(entry.get("stale")),
+        "layout_warnings": list(entry.get("layout_warnings") or []),
         "variants": variants(entry),
         "clinic": entry.get("clinic") or "",
         "readability": (f"{readability['formula']} {readability['score']}" if readability else ""),

@@ -28,13 +28,14 @@ from .model import Control, Handout, Section, Source, Text
 
 MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
 HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", "status",
-                "approver", "approved_on", "formats", "sources"}
+                "approver", "approved_on", "formats", "sources", "safety_partials"}
 SOURCE_KEYS = {"short", "authors", "title", "journal", "year", "doi", "pmid", "url"}
 META_KEYS = {"title", "subtitle", "translation"}
 STATUSES = ("draft", "approved")
 
 SECTION_RE = re.compile(r"^##\s+(?P<heading>.+?)\s*\{#(?P<id>[a-z0-9-]+)\}\s*$")
 DIRECTIVE_RE = re.compile(r"^@(?P<name>[a-z]+)(?:\s+(?P<arg>\S+))?\s*$")
+DIRECTIVE_WORD_RE = re.compile(r"^\s*@(include|sources)\b")
 PARTIAL_NAME_RE = re.compile(r"^[a-z0-9-]+$")
 IMAGE_RE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)[^)]*\)")
 # A link's address may hold one level of balanced brackets, as in Markdown: (javascript:f(1))
@@ -131,6 +132,7 @@ def load_handout(folder: Path, problems: list) -> Handout | None:
     control = parse_control(data, path, problems)
     sections = parse_format_sections(data, path, problems)
     languages = tuple(sorted(p.name for p in folder.iterdir() if (p / "meta.toml").is_file()))
+    safety = parse_safety_partials(data, path, problems)
     if source_lang and source_lang not in languages:
         problems.append(Problem(path, f"source language '{source_lang}' has no folder {source_lang}/ with a meta.toml",
                                 line=line_of(path, "source_lang")))
@@ -138,7 +140,19 @@ def load_handout(folder: Path, problems: list) -> Handout | None:
     # are checked too and the author sees every problem in one run.
     if handout_id is None or control is None or source_lang not in languages:
         return None
-    return Handout(handout_id, folder, source_lang, control, sections, languages)
+    return Handout(handout_id, folder, source_lang, control, sections, languages, safety)
+
+
+def parse_safety_partials(data: dict, path: Path, problems: list) -> tuple[str, ...]:
+    """`safety_partials`: the partials whose every item the audit must find in each PDF;
+    warning-signs and when-to-call always are."""
+    names = data.get("safety_partials", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and PARTIAL_NAME_RE.match(n) for n in names):
+        problems.append(Problem(path, "safety_partials must be a list of partial names",
+                                'e.g. safety_partials = ["warning-signs", "when-to-call", "fever"]',
+                                line_of(path, "safety_partials")))
+        names = []
+    return tuple(dict.fromkeys(["warning-signs", "when-to-call", *names]))
 
 
 def parse_control(data: dict, path: Path, problems: list) -> Control | None:
@@ -355,7 +369,12 @@ def expand_directives(lines, folder, control, partials, problems, depth=0) -> li
     result = []
     for line in lines:
         match = DIRECTIVE_RE.match(line.text)
-        if not line.text.startswith("@"):
+        if DIRECTIVE_WORD_RE.match(line.text) and not line.text.startswith("@"):
+            # Indented, it would be printed as the words "@include warning-signs"
+            # in place of the safety text it names.
+            problems.append(Problem(line.path, f"'{line.text.strip()}' is not at the start of the line, "
+                                    "so it would be printed as text", "remove the spaces before it", line.number))
+        elif not line.text.startswith("@"):
             result.append(line)
         elif match and match["name"] == "include" and match["arg"]:
             result += include_partial(line, match["arg"], folder, control, partials, problems, depth)

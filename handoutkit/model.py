@@ -40,6 +40,8 @@ class Handout:
     control: Control
     sections: dict[str, tuple[str, ...]]  # format name -> required section ids
     languages: tuple[str, ...]
+    # Partials whose every paragraph and list item the audit finds in each PDF.
+    safety_partials: tuple[str, ...] = ("warning-signs", "when-to-call")
 
 
 @dataclass(frozen=True)

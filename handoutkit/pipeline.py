@@ -7,7 +7,8 @@ from pathlib import Path
 
 from weasyprint.text.fonts import FontConfiguration
 
-from . import checks
+from . import audit, checks
+from .content import MAX_IMAGE_PIXELS
 from .formats import FORMATS
 from .files import write_atomically
 from .layout import AssetFetcher, lay_out
@@ -32,6 +33,9 @@ class Result:
     body_size: float | None = None  # pt, when shrunk to fit
     inputs: str = ""  # digest of everything the PDF depends on (incremental rebuilds)
     blocked: bool = False  # not built: a content problem (reported once, above) touches it
+    status: str = "draft"  # the handout's status combined with its translation's
+    translation_status: str | None = None  # a translation's own [translation] status
+    layout_warnings: list[str] = field(default_factory=list)  # poor layout (audit.check_layout)
     up_to_date = False  # incremental.UpToDate stands in for a target that was not rebuilt
 
     @property
@@ -67,7 +71,8 @@ def build_target(target, project, env, fetcher, fonts, images, options: Options)
     start = time.perf_counter()
     handout, text = project.handouts[target.handout], project.texts[target.key]
     result = Result(target, handout=handout, title=text.title, stale=bool(project.stale.get(target.key)),
-                    overdue=target.handout in project.overdue)
+                    overdue=target.handout in project.overdue, status=project.status_of(target),
+                    translation_status=project.translation_status.get((target.handout, target.lang)))
     try:
         layout, result.body_size = lay_out_to_fit(target, project, env, fetcher, fonts, images)
     except MemoryError:  # the worker's memory limit: said as such by workers.build_one
@@ -78,6 +83,12 @@ def build_target(target, project, env, fetcher, fonts, images, options: Options)
         return result
     result.readability = checks.readability(checks.plain_text(section_html(text)), target.lang)
     result.problems = check_target(layout, target, result.readability, project.root)
+    # The last check reads the PDF itself: what the patient gets.
+    findings = audit.audit(layout.pdf, expectations(target, project, result.status))
+    result.problems += findings.problems
+    result.layout_warnings = findings.warnings
+    if options.strict:
+        result.problems += [f"{warning} (--strict)" for warning in findings.warnings]
     if options.strict and result.stale:
         result.problems.append("stale translation (--strict): the source changed in "
                                + ", ".join(project.stale[target.key]))
@@ -99,13 +110,31 @@ def lay_out_to_fit(target, project, env, fetcher, fonts, images=None):
     handout, text = project.handouts[target.handout], project.texts[target.key]
     sizes, limit = fmt.sizes_to_try(target.large_print), fmt.page_limit(target.large_print)
     for size in sizes:
-        html = render_html(env, target, handout, text, project.strings[target.lang], size, project.clinic)
+        html = render_html(env, target, handout, text, project.strings[target.lang], size, project.clinic,
+                           project.status_of(target))
         last_try = size == sizes[-1]
         layout = lay_out(html, project.root, fetcher, fonts, target.fillable, target.print_shop,
                          page_limit=None if last_try else limit, images=images)
         if layout.pages <= limit:
             break
     return layout, size
+
+
+def expectations(target: Target, project: Project, status: str) -> audit.Expectations:
+    """What the audit must find in this target's PDF."""
+    from .render import direction_of
+    handout, strings = project.handouts[target.handout], project.strings[target.lang]
+    literal = " ".join(map(str, strings.values.values())) + " " + " ".join(clinic_values(project.clinic))
+    draft_notice = strings("draft_notice") if status != "approved" else None
+    return audit.expect(project.texts[target.key], handout.sections.get(target.format, ()),
+                        handout.safety_partials, direction_of(target.lang) == "rtl", draft_notice, literal,
+                        MAX_IMAGE_PIXELS)
+
+
+def clinic_values(clinic) -> list[str]:
+    if clinic is None:
+        return []
+    return [clinic.name, clinic.department, clinic.address, clinic.url, clinic.phone, clinic.phone_after_hours]
 
 
 def section_html(text: Text) -> str:

@@ -64,6 +64,16 @@ class Project:
     # (target.key), with the problem lines that stop them; their texts may be missing.
     blocked: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)  # every problem found, in the order found
+    # (handout, lang) -> the [translation] status of a translation's meta.toml
+    translation_status: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def status_of(self, target: Target) -> str:
+        """What the PDF may claim: approved only when the handout is approved and, for a
+        translation, the translation is approved too; anything else is a draft."""
+        handout = self.handouts[target.handout]
+        translation = self.translation_status.get((target.handout, target.lang))
+        approved = handout.control.status == "approved" and translation in (None, "approved")
+        return "approved" if approved else "draft"
 
 
 def load_project(options: Options, partial: bool = False) -> Project:
@@ -114,7 +124,10 @@ def load_project(options: Options, partial: bool = False) -> Project:
         blocked = block_targets(problems, targets, handouts, options.root) if partial else None
         if not can_build_some(blocked, targets, texts, strings):
             raise ContentError(problems)
-    return Project(options.root, handouts, texts, strings, targets, stale, clinic, overdue, blocked, problems)
+    translation_status = {(h, lang): str((meta.get("translation") or {}).get("status", "draft"))
+                          for (h, lang), meta in metas.items() if lang != handouts[h].source_lang}
+    return Project(options.root, handouts, texts, strings, targets, stale, clinic, overdue, blocked, problems,
+                   translation_status)
 
 
 # --- which targets a problem stops ---------------------------------------------------

@@ -157,9 +157,11 @@ def direction_of(lang: str) -> str:
 
 
 def render_html(env: Environment, target: Target, handout: Handout, text: Text, strings: Strings,
-                body_size: float | None = None, clinic: Clinic | None = None) -> str:
+                body_size: float | None = None, clinic: Clinic | None = None, status: str | None = None) -> str:
     """The complete HTML of one target; body_size (pt) overrides the stylesheet's when
-    a long translation must shrink to fit; without a clinic, contacts are blanks."""
+    a long translation must shrink to fit; without a clinic, contacts are blanks.
+    `status` is the target's own (Project.status_of: a draft translation of an
+    approved handout is a draft); None takes the handout's."""
     locale = Locale.parse(target.lang, sep="-")
     control = handout.control
     direction = direction_of(target.lang)
@@ -172,7 +174,7 @@ def render_html(env: Environment, target: Target, handout: Handout, text: Text, 
         "paper": target.paper,
         "text": prepare_text(text, direction),
         "control": control,
-        "draft": control.status != "approved",
+        "draft": (status or control.status) != "approved",
         "reviewed": format_date(control.last_reviewed, "long", locale=locale),
         "next_review": format_date(control.next_review, "long", locale=locale),
         "approved_on": format_date(control.approved_on, "long", locale=locale) if control.approved_on else "",

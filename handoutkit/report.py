@@ -21,7 +21,8 @@ def manifest_entry(result) -> dict:
         "pages": result.pages,
         "bytes": result.size,
         "sha256": result.sha256,
-        "status": control.status,
+        "status": result.status,  # the handout's combined with its translation's
+        "translation_status": result.translation_status,  # null for the source language
         "version": control.version,
         "last_reviewed": control.last_reviewed.isoformat(),
         "next_review": control.next_review.isoformat(),
@@ -29,6 +30,7 @@ def manifest_entry(result) -> dict:
         "stale": result.stale,
         "overdue": result.overdue,
         "body_size": result.body_size,
+        "layout_warnings": result.layout_warnings,
         "large_print": target.large_print,
         "clinic": target.clinic,
         "fillable": target.fillable,
@@ -79,6 +81,7 @@ def describe(result) -> str:
         notes = f"  readability {result.readability['score']}" if result.readability else ""
         notes += f"  shrunk to {result.body_size} pt" if result.body_size else ""
         notes += "  STALE translation" if result.stale else ""
+        notes += "".join(f"\n      warning: {warning}" for warning in result.layout_warnings)
         pages = f"{result.pages} page{'s' if result.pages != 1 else ''}"
         return f"ok    {result.target.relpath}  {pages}  {result.size / 1024:.0f} KiB  {result.seconds:.2f} s{notes}"
     return f"FAIL  {result.target.relpath}: " + "; ".join(result.problems)
@@ -101,4 +104,8 @@ def summary(results, seconds: float) -> str:
     line = f"{len(results) - len(failed) - current} built, {len(failed)} failed, {current} up to date, in {seconds:.1f} s"
     overdue = sorted({r.target.handout for r in results if r.overdue})
     warnings = [f"warning: {h} is past its next review date (handout.toml next_review)" for h in overdue]
+    poor = [r for r in results if r.ok and not r.up_to_date and r.layout_warnings]
+    if poor:
+        warnings.append(f"warning: {len(poor)} PDF{'s' * (len(poor) != 1)} with a poor layout (--strict fails them): "
+                        + ", ".join(r.target.relpath for r in poor))
     return "\n".join([line] + [f"  failed: {r.target.relpath}" for r in failed] + warnings)
