@@ -353,7 +353,7 @@ def check_layout(document, expected: Expectations) -> list[str]:
     """A last page with only a few lines; a heading left at the foot of a page."""
     pages = [body_lines(document[i]) for i in range(len(document))]
     running = running_lines(pages)
-    pages = [[line for line in lines if strip_digits(line[1]) not in running] for lines in pages]
+    pages = [[line for line in lines if running_key(line) not in running] for lines in pages]
     warnings = []
     if len(pages) > 1 and len(pages[-1]) <= FEW_LINES:
         lines = len(pages[-1])
@@ -388,13 +388,13 @@ def body_lines(page) -> list[tuple[float, str]]:
         textpage.close()
 
 
-def running_lines(pages: list) -> set[str]:
-    """Lines on every page (footer, page number, draft notice), page numbers aside."""
+def running_lines(pages: list) -> set[tuple]:
+    """Lines at the same place on every page (footer, page number, draft notice),
+    page numbers aside."""
     if len(pages) < 2:
         return set()
-    sets = [{strip_digits(text) for _, text in lines} for lines in pages]
-    return set.intersection(*sets)
+    return set.intersection(*[{running_key(line) for line in lines} for lines in pages])
 
 
-def strip_digits(text: str) -> str:
-    return re.sub(r"\d+", "#", " ".join(text.split()))
+def running_key(line: tuple[float, str]) -> tuple[int, str]:
+    return round(line[0]), re.sub(r"\d+", "#", " ".join(line[1].split()))
