@@ -2,9 +2,8 @@
 
 The checks before this one read the input; only this stage reads what the patient
 gets. It runs on the final PDF bytes of every target, before they are written, and
-never asks WeasyPrint again: the text comes from PDFium (pypdfium2), the links,
-actions and images from pypdf's reading of the PDF objects, and the ink from a
-PDFium rendering of each page.
+never asks WeasyPrint again: the text, the links, actions and images come from
+PDFium (pypdfium2) reading the PDF, and the ink from PDFium's rendering of each page.
 
 Text is compared after one normalisation (`squash`): Unicode NFKC (presentation
 forms and ligatures become letters), then no white space, line breaks, soft or hard
@@ -17,7 +16,6 @@ so for right-to-left text each word must be found on its page (marks, tatweel an
 alef-with-tanwin removed), but their order is not checked.
 """
 
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -29,16 +27,22 @@ SAFE_MARGIN_MM = {"card": 2.0}  # ink this close to the trimmed edge may be cut 
 DEFAULT_SAFE_MARGIN_MM = 5.0
 PT_PER_MM = 72 / 25.4
 INK = 235  # grey level (0-255) below which a pixel counts as ink: light tints included
+INK_TABLE = [255 if level < INK else 0 for level in range(256)]
 MARKUP = ("@include", "@sources", "{#", "](", "**", "{{", "{%")
 ALLOWED_SCHEMES = ("https:", "http:", "mailto:", "tel:")
-FORBIDDEN_ACTIONS = {"/JavaScript", "/Launch", "/GoToR", "/GoToE", "/SubmitForm", "/ImportData",
-                     "/ResetForm", "/Rendition", "/Sound", "/Movie", "/RichMediaExecute"}
 FEW_LINES = 3  # a last page with this many lines or fewer is a poor layout
 BLOCK_RE = re.compile(r"<(p|li|dt|dd|td|th)\b[^>]*>(.*?)</\1>", re.S)
 HEADING_RE = re.compile(r"<(h[1-6])\b[^>]*>(.*?)</\1>", re.S)
 CODE_RE = re.compile(r"<code\b[^>]*>(.*?)</code>", re.S)
 TANWIN_ALEF_RE = re.compile("[\u0627\u0623]\u064b|\u064b[\u0627\u0623]")
 MIRROR = str.maketrans("()[]{}", ")(][}{")
+# White space, control and format characters (bidi marks, zero-width), hyphens and
+# the Arabic tatweel: line breaking and hyphenation add or move them.
+DROP_RE = re.compile("[\\s\x00-\x1f\x7f-\x9f\u00ad\u0640\u061c\u200b-\u200f\u2010\u2011\u2028-\u202e"
+                     "\u2060-\u2069\ufeff-]")
+# In right-to-left text also the combining marks of Arabic and brackets (extractors
+# give the mirrored glyph).
+RTL_DROP_RE = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed()\\[\\]{}]")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,18 @@ class Expectations:
     literal: str                   # text in which markup characters are the author's own
     safe_margin_mm: float
     max_image_pixels: int
+
+
+@dataclass
+class Page:
+    """What the checks need of one page, read from PDFium once."""
+
+    number: int
+    page: object       # pypdfium2 PdfPage
+    textpage: object   # its PdfTextPage, open until the audit ends
+    text: str          # in PDFium's reading order
+    lines: list        # (top, text) of each line, top to bottom
+    objects: list      # (kind, bounds, pixels) of each text and image object
 
 
 @dataclass
@@ -86,41 +102,43 @@ def expect(text: Text, required_ids: tuple[str, ...], safety: tuple[str, ...], r
 def audit(pdf: bytes, expected: Expectations) -> Findings:
     """Every check of the finished PDF; each problem is one line naming the page."""
     import pypdfium2 as pdfium
-    from pypdf import PdfReader
     findings = Findings()
-    document, reader = pdfium.PdfDocument(pdf), PdfReader(io.BytesIO(pdf))
+    document = pdfium.PdfDocument(pdf)
     try:
-        pages = [page_text(document[i]) for i in range(len(document))]
-        findings.problems += check_required(pages, expected)
-        findings.problems += check_markup(pages, expected)
-        findings.problems += check_draft_notice(pages, expected)
-        findings.problems += check_edges(document, expected.safe_margin_mm)
-        findings.problems += check_actions(reader)
-        findings.problems += check_images(reader, expected.max_image_pixels)
-        findings.warnings += check_layout(document, expected)
+        pages = [read_page(document[i], i + 1) for i in range(len(document))]
+        texts = [page.text for page in pages]
+        findings.problems += check_required(texts, expected)
+        findings.problems += check_markup(texts, expected)
+        findings.problems += check_draft_notice(texts, expected)
+        for page in pages:
+            findings.problems += check_boxes(page)
+            findings.problems += check_ink(page, expected.safe_margin_mm * PT_PER_MM)
+            findings.problems += check_images(page, expected.max_image_pixels)
+        findings.problems += check_actions(document, pages)
+        findings.warnings += check_layout(pages, expected)
     finally:
-        document.close()
+        document.close()  # closes its pages and text pages too
     return findings
 
 
-# --- text -------------------------------------------------------------------------
-
-def page_text(page) -> str:
+def read_page(page, number: int) -> Page:
+    import pypdfium2.raw as pdfium_c
     textpage = page.get_textpage()
-    try:
-        return textpage.get_text_range()
-    finally:
-        textpage.close()
+    kinds = {pdfium_c.FPDF_PAGEOBJ_TEXT: "text", pdfium_c.FPDF_PAGEOBJ_IMAGE: "image"}
+    objects = [(kinds[obj.type], obj.get_bounds(), obj.get_px_size() if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE else None)
+               for obj in page.get_objects(filter=list(kinds), max_depth=8)]
+    return Page(number, page, textpage, textpage.get_text_range(), body_lines(textpage), objects)
+
+
+# --- text -------------------------------------------------------------------------
 
 
 def squash(text: str, rtl: bool = False) -> str:
     """Text reduced to what every extractor agrees on (see the module's docstring)."""
     text = unicodedata.normalize("NFKC", text)
     if rtl:
-        text = TANWIN_ALEF_RE.sub("", text).translate(MIRROR)
-    drop = {"Zs", "Zl", "Zp", "Cc", "Cf"} | ({"Mn", "Ps", "Pe"} if rtl else set())
-    return "".join(c for c in text if unicodedata.category(c) not in drop
-                   and c not in "\u00ad\u2010\u2011-\u0640")
+        text = RTL_DROP_RE.sub("", TANWIN_ALEF_RE.sub("", text))
+    return DROP_RE.sub("", text)
 
 
 def found(phrase: str, squashed_page: str, rtl: bool) -> bool:
@@ -191,45 +209,31 @@ def blocks_of(markup) -> list[str]:
 
 # --- geometry: nothing drawn where the trimmer or the printer may cut it ----------------
 
-def check_edges(document, margin_mm: float) -> list[str]:
-    """Ink within the safe margin of the trimmed page, and text or image boxes that run
-    past it. A print-shop PDF's bleed and crop marks lie outside its TrimBox and are
-    not looked at."""
+def check_boxes(page: Page) -> list[str]:
+    """Text and images must lie on the trimmed page (0.5 pt of rounding allowed). A
+    print-shop PDF's bleed and crop marks lie outside its TrimBox (the MediaBox when
+    there is none) and are not looked at."""
+    left, bottom, right, top = page.page.get_trimbox()
     problems = []
-    for number in range(1, len(document) + 1):
-        page = document[number - 1]
-        trim = page.get_trimbox()  # the MediaBox when there is no TrimBox
-        problems += check_boxes(page, trim, number)
-        problems += check_ink(page, trim, margin_mm * PT_PER_MM, number)
-    return problems
-
-
-def check_boxes(page, trim, number: int) -> list[str]:
-    """Text and images must lie on the trimmed page (0.5 pt of rounding allowed)."""
-    import pypdfium2.raw as pdfium_c
-    left, bottom, right, top = trim
-    problems = []
-    kinds = {pdfium_c.FPDF_PAGEOBJ_TEXT: "text", pdfium_c.FPDF_PAGEOBJ_IMAGE: "image"}
-    for obj in page.get_objects(filter=list(kinds), max_depth=8):
-        x0, y0, x1, y1 = obj.get_bounds()
+    for kind, (x0, y0, x1, y1), _ in page.objects:
         if x0 < left - 0.5 or y0 < bottom - 0.5 or x1 > right + 0.5 or y1 > top + 0.5:
             near = text_near(page, (max(x0, left), max(y0, bottom), min(x1, right), min(y1, top)))
-            problems.append(f"audit: page {number}: {kinds[obj.type]} runs past the edge of the page, "
+            problems.append(f"audit: page {page.number}: {kind} runs past the edge of the page, "
                             f"near '{near}' (shorten it or let it wrap)")
     return problems
 
 
-def check_ink(page, trim, margin: float, number: int) -> list[str]:
+def check_ink(page: Page, margin: float) -> list[str]:
     """Render the page and look for ink in the band between the trimmed edge and the
-    safe margin. 2 pixels per point: a hairline is still seen."""
-    scale = 2
-    image = page.render(scale=scale, grayscale=True).to_pil().convert("L")
-    left, bottom, right, top = trim
-    height = page.get_height()
+    safe margin. A pixel is 0.35 mm (0.18 mm on small pages): a hairline still shows."""
+    scale = 2 if page.page.get_width() < 300 else 1
+    image = page.page.render(scale=scale, grayscale=True, may_draw_forms=False).to_pil().convert("L")
+    trim = left, bottom, right, top = page.page.get_trimbox()
+    height = page.page.get_height()
     # PDF points (origin bottom left) to pixels (origin top left).
     box = [round(v * scale) for v in (left, height - top, right, height - bottom)]
     inner = [round(v * scale) for v in (left + margin, height - top + margin, right - margin, height - bottom - margin)]
-    ink = image.crop(box).point(lambda v: 255 if v < INK else 0)
+    ink = image.crop(box).point(INK_TABLE)
     found_box = ink.getbbox()
     if not found_box:
         return []
@@ -242,7 +246,7 @@ def check_ink(page, trim, margin: float, number: int) -> list[str]:
     side = min(gaps, key=lambda s: gaps[s][0])
     gap, (x, y) = gaps[side]
     near = text_near(page, around(nearest_ink(ink, box, side, (x, y), scale, height)))
-    return [f"audit: page {number}: ink {gap / scale / PT_PER_MM:.1f} mm from the {side} edge, inside the "
+    return [f"audit: page {page.number}: ink {gap / scale / PT_PER_MM:.1f} mm from the {side} edge, inside the "
             f"{margin / PT_PER_MM:g} mm safe margin, near '{near}'"]
 
 
@@ -261,140 +265,131 @@ def around(point, reach: float = 36) -> tuple[float, float, float, float]:
     return point[0] - reach, point[1] - reach / 3, point[0] + reach, point[1] + reach / 3
 
 
-def text_near(page, box) -> str:
+def text_near(page: Page, box) -> str:
     """The text inside a box on the page, or "no text" (a picture, a line)."""
-    textpage = page.get_textpage()
-    try:
-        text = textpage.get_text_bounded(*box)
-    finally:
-        textpage.close()
-    return shorten(text, 40) or "no text: a picture or a line"
+    return shorten(page.textpage.get_text_bounded(*box), 40) or "no text: a picture or a line"
 
 
 # --- what the PDF can do: links, actions, attachments, images --------------------------
+# Read with PDFium's own object API: pypdf would parse every object stream of a
+# tagged PDF first (a quarter of a second for a booklet).
 
-def check_actions(reader) -> list[str]:
+def check_actions(document, pages: list[Page]) -> list[str]:
     """Only web, mail and phone links and jumps inside the document; no JavaScript,
-    launch actions or embedded files anywhere."""
+    launch actions, embedded files or annotations other than links and form fields."""
+    import pypdfium2.raw as pdfium_c
     problems = []
-    root = reader.trailer["/Root"]
-    names = root.get("/Names")
-    names = names.get_object() if names is not None else {}
-    for key in ("/EmbeddedFiles", "/JavaScript"):
-        if key in names:
-            problems.append(f"audit: the PDF has {key[1:]} (not allowed in a handout)")
-    for key in ("/AA", "/OpenAction", "/AF"):
-        if key in root:
-            problems.append(f"audit: the PDF has a document-level {key[1:]} entry (not allowed in a handout)")
-    for number, page in enumerate(reader.pages, 1):
-        for annotation in page.get("/Annots") or []:
-            problems += check_annotation(annotation.get_object(), number)
+    if pdfium_c.FPDFDoc_GetAttachmentCount(document.raw) > 0:
+        problems.append("audit: the PDF has embedded files (attachments are not allowed in a handout)")
+    if pdfium_c.FPDFDoc_GetJavaScriptActionCount(document.raw) > 0:
+        problems.append("audit: the PDF has JavaScript (not allowed in a handout)")
+    for page in pages:
+        for index in range(pdfium_c.FPDFPage_GetAnnotCount(page.page.raw)):
+            annotation = pdfium_c.FPDFPage_GetAnnot(page.page.raw, index)
+            try:
+                problems += check_annotation(document, annotation, page.number)
+            finally:
+                pdfium_c.FPDFPage_CloseAnnot(annotation)
     return problems
 
 
-def check_annotation(annotation, number: int) -> list[str]:
-    subtype = str(annotation.get("/Subtype"))
-    if subtype in ("/FileAttachment", "/Movie", "/Sound", "/Screen", "/RichMedia"):
-        return [f"audit: page {number}: a {subtype[1:]} annotation (not allowed in a handout)"]
-    if "/AA" in annotation:
-        return [f"audit: page {number}: a {subtype[1:]} annotation with automatic actions (not allowed)"]
-    action = annotation.get("/A")
-    return check_action(action.get_object(), number) if action is not None else []
+def check_annotation(document, annotation, number: int) -> list[str]:
+    import pypdfium2.raw as pdfium_c
+    subtype = pdfium_c.FPDFAnnot_GetSubtype(annotation)
+    if subtype not in (pdfium_c.FPDF_ANNOT_LINK, pdfium_c.FPDF_ANNOT_WIDGET):
+        names = {value: name[len("FPDF_ANNOT_"):].lower() for name, value in vars(pdfium_c).items()
+                 if name.startswith("FPDF_ANNOT_") and isinstance(value, int)}
+        return [f"audit: page {number}: a {names.get(subtype, 'unknown')} annotation "
+                "(only links and form fields are allowed)"]
+    if pdfium_c.FPDFAnnot_HasKey(annotation, b"AA"):
+        return [f"audit: page {number}: an annotation with automatic actions (not allowed)"]
+    if subtype == pdfium_c.FPDF_ANNOT_WIDGET:
+        return ([f"audit: page {number}: a form field with an action (not allowed)"]
+                if pdfium_c.FPDFAnnot_HasKey(annotation, b"A") else [])
+    action = pdfium_c.FPDFLink_GetAction(pdfium_c.FPDFAnnot_GetLink(annotation))
+    return check_action(document, action, number) if action else []
 
 
-def check_action(action, number: int, depth: int = 0) -> list[str]:
-    kind = str(action.get("/S"))
-    problems = []
-    if kind == "/URI":
-        uri = str(action.get("/URI", ""))
-        if not uri.lower().startswith(ALLOWED_SCHEMES):
-            problems.append(f"audit: page {number}: a link to '{shorten(uri, 50)}' "
-                            "(only https, http, mailto and tel links are allowed)")
-    elif kind != "/GoTo":
-        problems.append(f"audit: page {number}: a {kind.lstrip('/')} action (only links and jumps are allowed)")
-    chained = action.get("/Next")
-    if chained is not None and depth < 8:
-        for item in chained if isinstance(chained, list) else [chained]:
-            problems += check_action(item.get_object(), number, depth + 1)
-    return problems
+def check_action(document, action, number: int) -> list[str]:
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+    kind = pdfium_c.FPDFAction_GetType(action)
+    if kind == pdfium_c.PDFACTION_GOTO:
+        return []
+    if kind != pdfium_c.PDFACTION_URI:
+        names = {pdfium_c.PDFACTION_REMOTEGOTO: "remote go-to", pdfium_c.PDFACTION_LAUNCH: "launch",
+                 pdfium_c.PDFACTION_EMBEDDEDGOTO: "embedded go-to"}
+        return [f"audit: page {number}: a {names.get(kind, 'JavaScript or other')} action "
+                "(only links and jumps are allowed)"]
+    size = pdfium_c.FPDFAction_GetURIPath(document.raw, action, None, 0)
+    buffer = ctypes.create_string_buffer(size)
+    pdfium_c.FPDFAction_GetURIPath(document.raw, action, buffer, size)
+    uri = buffer.value.decode("latin-1")
+    if not uri.lower().startswith(ALLOWED_SCHEMES):
+        return [f"audit: page {number}: a link to '{shorten(uri, 50)}' "
+                "(only https, http, mailto and tel links are allowed)"]
+    return []
 
 
-def check_images(reader, limit: int) -> list[str]:
+def check_images(page: Page, limit: int) -> list[str]:
     """No embedded picture over the pixel limit (an SVG can pull in a huge raster)."""
-    problems, seen = [], set()
-    for number, page in enumerate(reader.pages, 1):
-        for name, image in images_in(page.get("/Resources"), seen):
-            pixels = int(image.get("/Width", 0)) * int(image.get("/Height", 0))
-            if pixels > limit:
-                problems.append(f"audit: page {number}: image {name} has {pixels:,} pixels, over the "
-                                f"limit of {limit:,} (use a smaller picture)")
-    return problems
-
-
-def images_in(resources, seen: set, depth: int = 0):
-    """(name, image dictionary) of every image XObject, inside form XObjects too."""
-    resources = resources.get_object() if resources is not None else {}
-    xobjects = resources.get("/XObject")
-    for name, ref in (xobjects.get_object().items() if xobjects is not None else []):
-        key = getattr(ref, "idnum", None) or id(ref)
-        if key in seen or depth > 8:
-            continue
-        seen.add(key)
-        obj = ref.get_object()
-        if obj.get("/Subtype") == "/Image":
-            yield name, obj
-        elif obj.get("/Subtype") == "/Form":
-            yield from images_in(obj.get("/Resources"), seen, depth + 1)
+    return [f"audit: page {page.number}: an image of {w * h:,} pixels, over the limit of {limit:,} "
+            "(use a smaller picture)" for kind, _, (w, h) in (o for o in page.objects if o[2]) if w * h > limit]
 
 
 # --- layout quality: warnings ------------------------------------------------------
 
-def check_layout(document, expected: Expectations) -> list[str]:
+def check_layout(pages: list[Page], expected: Expectations) -> list[str]:
     """A last page with only a few lines; a heading left at the foot of a page."""
-    pages = [body_lines(document[i]) for i in range(len(document))]
     running = running_lines(pages)
-    pages = [[line for line in lines if running_key(line) not in running] for lines in pages]
+    body = [body_of(page, running) for page in pages]
     warnings = []
-    if len(pages) > 1 and len(pages[-1]) <= FEW_LINES:
-        lines = len(pages[-1])
-        first = pages[-1][0][1] if pages[-1] else ""
-        warnings.append(f"layout: the last page (page {len(pages)}) holds only {lines} line{'s' * (lines != 1)}"
+    last = body[-1]
+    if len(pages) > 1 and len(last) <= FEW_LINES:
+        first = line_text(pages[-1], last[0]) if last else ""
+        warnings.append(f"layout: the last page (page {len(pages)}) holds only {len(last)} line{'s' * (len(last) != 1)}"
                         f"{': ' + repr(shorten(first)) if first else ''}")
     headings = {squash(h, expected.rtl) for h in expected.headings}
-    for number, lines in enumerate(pages[:-1], 1):
-        last = squash(lines[-1][1], expected.rtl) if lines else ""
-        if len(last) > 3 and any(last in heading for heading in headings):
-            warnings.append(f"layout: page {number} ends with the heading '{shorten(lines[-1][1])}', "
-                            "apart from its text")
+    for page, lines in zip(pages[:-1], body[:-1]):
+        foot = line_text(page, lines[-1]) if lines else ""
+        if len(squash(foot, expected.rtl)) > 3 and any(squash(foot, expected.rtl) in h for h in headings):
+            warnings.append(f"layout: page {page.number} ends with the heading '{shorten(foot)}', apart from its text")
     return warnings
 
 
-def body_lines(page) -> list[tuple[float, str]]:
-    """(top, text) of each line of the page, top to bottom."""
-    textpage = page.get_textpage()
-    try:
-        rects = [textpage.get_rect(i) for i in range(textpage.count_rects())]
-        lines: list[list] = []
-        for rect in sorted(rects, key=lambda r: -(r[1] + r[3])):
-            # A segment whose middle lies within the line above is part of that line.
-            if lines and min(r[1] for r in lines[-1]) <= (rect[1] + rect[3]) / 2 <= max(r[3] for r in lines[-1]):
-                lines[-1].append(rect)
-            else:
-                lines.append([rect])
-        return [(max(r[3] for r in line), " ".join(textpage.get_text_bounded(*r).strip()
-                                                    for r in sorted(line, key=lambda r: r[0])))
-                for line in lines]
-    finally:
-        textpage.close()
+def body_lines(textpage) -> list[tuple[float, list]]:
+    """(top, text rectangles) of each line of the page, top to bottom."""
+    rects = [textpage.get_rect(i) for i in range(textpage.count_rects())]
+    lines: list[list] = []
+    for rect in sorted(rects, key=lambda r: -(r[1] + r[3])):
+        # A segment whose middle lies within the line above is part of that line.
+        if lines and min(r[1] for r in lines[-1]) <= (rect[1] + rect[3]) / 2 <= max(r[3] for r in lines[-1]):
+            lines[-1].append(rect)
+        else:
+            lines.append([rect])
+    return [(max(r[3] for r in line), sorted(line, key=lambda r: r[0])) for line in lines]
 
 
-def running_lines(pages: list) -> set[tuple]:
-    """Lines at the same place on every page (footer, page number, draft notice),
-    page numbers aside."""
+def line_text(page: Page, line) -> str:
+    return " ".join(page.textpage.get_text_bounded(*rect).strip() for rect in line[1])
+
+
+def line_key(page: Page, line) -> tuple[int, str]:
+    """A line's place and text, page numbers aside: the same on every page for a footer."""
+    return round(line[0]), re.sub(r"\d+", "#", " ".join(line_text(page, line).split()))
+
+
+def running_lines(pages: list[Page]) -> set[tuple]:
+    """Lines at the same place with the same text on every page (footer, page number,
+    draft notice). Only lines at a height found on every page are read."""
     if len(pages) < 2:
         return set()
-    return set.intersection(*[{running_key(line) for line in lines} for lines in pages])
+    heights = set.intersection(*[{round(line[0]) for line in page.lines} for page in pages])
+    return set.intersection(*[{line_key(page, line) for line in page.lines if round(line[0]) in heights}
+                              for page in pages])
 
 
-def running_key(line: tuple[float, str]) -> tuple[int, str]:
-    return round(line[0]), re.sub(r"\d+", "#", " ".join(line[1].split()))
+def body_of(page: Page, running: set) -> list:
+    heights = {top for top, _ in running}
+    return [line for line in page.lines if round(line[0]) not in heights or line_key(page, line) not in running]

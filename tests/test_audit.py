@@ -124,7 +124,14 @@ def test_an_attachment_fails(tmp_path):
     attached = tmp_path / "secret.txt"
     attached.write_text("secret")
     pdf = HTML(string="<p>x</p>").write_pdf(attachments=[str(attached)], font_config=FONTS)
-    assert any("EmbeddedFiles" in p for p in audit(pdf, expecting()).problems)
+    assert any("embedded files" in p for p in audit(pdf, expecting()).problems)
+
+
+def test_an_attached_file_link_fails(tmp_path):
+    (tmp_path / "secret.txt").write_text("secret")
+    pdf = HTML(string='<p><a rel="attachment" href="secret.txt">x</a></p>', base_url=f"{tmp_path}/").write_pdf()
+    assert audit(pdf, expecting()).problems == [
+        "audit: page 1: a fileattachment annotation (only links and form fields are allowed)"]
 
 
 def test_an_image_over_the_pixel_limit_fails():
