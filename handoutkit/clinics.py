@@ -16,7 +16,24 @@ from .errors import Problem
 REQUIRED = ("id", "name", "phone", "phone_after_hours", "emergency")
 OPTIONAL = ("department", "logo", "address", "url")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{1,30}$")
+# A number, with an optional extension written "ext. 123" or "x123".
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{1,30}(?: ?(?:ext\.?|x) ?[0-9]{1,6})?$")
+# Longest value (characters) of each key, and where it must fit. The contact block,
+# the card's fields and the QR box have the same size whether they show a profile's
+# values or blanks (templates/contact.html, templates/card.html, styles/base.css):
+# that is what makes a text that fits without a profile fit with any profile, at the
+# same body size. These limits are what the reserved room was measured for, with
+# every value at its limit (clinics/maximal/clinic.toml, tests/test_clinic_fit.py),
+# in every language, format, paper and large print. Raising one needs more room there.
+MAX_CHARS = {
+    "name": (60, "the contact block and the card"),
+    "department": (60, "the contact block"),
+    "address": (100, "a printed address line"),  # not printed by the templates yet
+    "phone": (30, "the contact block"),
+    "phone_after_hours": (30, "the contact block and the card"),
+    "emergency": (15, "the contact block"),
+    "url": (100, "the contact block and a QR code that prints clearly"),
+}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_LOGO_BYTES = 2_000_000
 
@@ -55,14 +72,19 @@ def load_clinic(path: Path, problems: list) -> Clinic | None:
 
 
 def check_values(values: dict, path: Path, problems: list) -> None:
-    """Id usable as a folder name, phone numbers that are numbers, a web address."""
+    """Id usable as a folder name, values within their length limits, phone numbers
+    that are numbers, a web address."""
+    for key, (limit, place) in MAX_CHARS.items():
+        if len(values.get(key) or "") > limit:
+            problems.append(Problem(path, f"'{key}' is {len(values[key])} characters; at most {limit} fit {place}",
+                                    "shorten it", line_of(path, key)))
     if values.get("id") and not ID_RE.match(values["id"]):
         problems.append(Problem(path, f"id '{values['id']}' must be lower-case letters, digits and dashes",
                                 "it names the output folder", line_of(path, "id")))
     for key in ("phone", "phone_after_hours", "emergency"):
         if values.get(key) and not PHONE_RE.match(values[key]):
             problems.append(Problem(path, f"'{key}' = '{values[key]}' is not a phone number",
-                                    "digits, spaces, + ( ) - . / only", line_of(path, key)))
+                                    "digits, spaces, + ( ) - . / and an extension such as 'ext. 12' only", line_of(path, key)))
     url = values.get("url")
     if url:
         parts = urlsplit(url)
