@@ -27,12 +27,12 @@ PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{1,30}(?: ?(?:ext\.?|x) ?[0-9]{1,6})
 # in every language, format, paper and large print. Raising one needs more room there.
 MAX_CHARS = {
     "name": (60, "the contact block and the card"),
-    "department": (60, "the contact block"),
+    "department": (50, "the contact block"),
     "address": (100, "a printed address line"),  # not printed by the templates yet
     "phone": (30, "the contact block"),
     "phone_after_hours": (30, "the contact block and the card"),
     "emergency": (15, "the contact block"),
-    "url": (100, "the contact block and a QR code that prints clearly"),
+    "url": (70, "the contact block and a QR code that prints clearly"),
 }
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_LOGO_BYTES = 2_000_000
