@@ -47,7 +47,7 @@ def parse_args(argv):
 
 
 def add_batch_options(parser) -> None:
-    """Speed and reports (batch.py): none of these changes a PDF."""
+    """Speed and reports (pipeline.py, workers.py): none of these changes a PDF."""
     from .shards import parse_shard
     batch = parser.add_argument_group("batch builds",
                                       "Only targets whose inputs changed are built; `build.py merge DIR...` "
@@ -106,11 +106,11 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
         if problem := unwritable(options.out_dir):
             print(f"error: {problem}", file=err)
             return 2
-        from .batch import run  # imports WeasyPrint only if something is to be built
+        from .pipeline import build  # imports WeasyPrint only if something is to be built
         from .progress import Reporter
         from .workers import BatchStats
         start, reporter, stats = time.perf_counter(), Reporter(args, out, err), BatchStats()
-        results = run(options, reporter.show, reporter.begin, reporter.notice, stats,
+        results = build(options, reporter.show, reporter.begin, reporter.notice, stats,
                       on_problem=lambda line: reporter.say(f"error: {line}", err))
     except ContentError as error:
         for problem in error.problems:

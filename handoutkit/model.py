@@ -88,3 +88,64 @@ class Target:
     def key(self) -> tuple[str, str, str]:
         """The content this target needs: papers of one format share it."""
         return (self.handout, self.lang, self.format)
+
+
+BUILT, UP_TO_DATE, FAILED, BLOCKED = "built", "up-to-date", "failed", "blocked"
+
+
+@dataclass
+class Result:
+    """What became of one target. `status` says which of four things happened:
+    built (a new PDF was written), up-to-date (the PDF on disk is current: the other
+    fields come from its manifest entry), failed (checks or layout; the last good PDF
+    stays), blocked (not built: a content problem, reported once, touches it)."""
+
+    target: Target
+    problems: list[str] = field(default_factory=list)
+    status: str = BUILT
+    pages: int = 0
+    size: int = 0
+    sha256: str = ""
+    readability: dict | None = None
+    seconds: float = 0.0
+    handout: Handout | None = None
+    title: str = ""
+    stale: bool = False
+    overdue: bool = False
+    body_size: float | None = None  # pt, when shrunk to fit
+    inputs: str = ""  # digest of everything the PDF depends on (incremental rebuilds)
+    approval: str = "draft"  # the handout's status combined with its translation's
+    translation_status: str | None = None  # a translation's own [translation] status
+    layout_warnings: list[str] = field(default_factory=list)  # poor layout (audit.check_layout)
+    layouts: int = 0  # WeasyPrint layouts this target took (shrink-to-fit tries)
+    entry: dict = field(default_factory=dict)  # an up-to-date target's manifest entry
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (BUILT, UP_TO_DATE)
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.status == UP_TO_DATE
+
+    @property
+    def blocked(self) -> bool:
+        return self.status == BLOCKED
+
+    @classmethod
+    def failed(cls, target: Target, project, problems: list[str], seconds: float = 0.0,
+               status: str = FAILED) -> "Result":
+        """A target that was not built (failed or blocked): what the report needs of it."""
+        text = project.texts.get(target.key)
+        return cls(target, list(problems), status, seconds=seconds, handout=project.handouts.get(target.handout),
+                   title=text.title if text else "")
+
+    @classmethod
+    def from_entry(cls, target: Target, entry: dict) -> "Result":
+        """A target whose PDF is current, described by its manifest entry."""
+        return cls(target, status=UP_TO_DATE, pages=entry.get("pages", 0), size=entry.get("bytes", 0),
+                   sha256=entry.get("sha256", ""), readability=entry.get("readability"),
+                   title=entry.get("title", ""), stale=bool(entry.get("stale")), overdue=bool(entry.get("overdue")),
+                   body_size=entry.get("body_size"), inputs=entry.get("inputs", ""),
+                   approval=entry.get("status", "draft"), translation_status=entry.get("translation_status"),
+                   layout_warnings=list(entry.get("layout_warnings") or []), entry=entry)

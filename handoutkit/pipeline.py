@@ -1,150 +1,91 @@
-"""The build, start to finish: discover, load and validate, render, lay out, check, report."""
+"""The build, start to finish: discover, load and validate, plan, build each target
+(render, lay out, check, audit, write), report.
 
-import hashlib
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
+`build()` tells the whole story in order; each step lives in its own module:
+project.py (discover, load and validate), incremental.py and shards.py (plan),
+workers.py and target.py (build each target), report.py and catalog.py (report).
+WeasyPrint is imported only when a target is to be built, so a no-op rebuild and
+`--check` stay fast.
+"""
 
-from weasyprint.text.fonts import FontConfiguration
+import sys
 
-from . import audit, checks
-from .content import MAX_IMAGE_PIXELS
-from .formats import FORMATS
-from .files import write_atomically
-from .layout import AssetFetcher, lay_out
-from .model import Handout, Target, Text
-from .project import Options, Project, load_project  # noqa: F401 (the pipeline's first stages)
-from .render import make_environment, render_html
-
-
-@dataclass
-class Result:
-    target: Target
-    problems: list[str] = field(default_factory=list)
-    pages: int = 0
-    size: int = 0
-    sha256: str = ""
-    readability: dict | None = None
-    seconds: float = 0.0
-    handout: Handout | None = None
-    title: str = ""
-    stale: bool = False
-    overdue: bool = False
-    body_size: float | None = None  # pt, when shrunk to fit
-    inputs: str = ""  # digest of everything the PDF depends on (incremental rebuilds)
-    blocked: bool = False  # not built: a content problem (reported once, above) touches it
-    status: str = "draft"  # the handout's status combined with its translation's
-    translation_status: str | None = None  # a translation's own [translation] status
-    layout_warnings: list[str] = field(default_factory=list)  # poor layout (audit.check_layout)
-    up_to_date = False  # incremental.UpToDate stands in for a target that was not rebuilt
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+from . import incremental
+from .model import BLOCKED, Result
+from .project import Options, Project, load_project  # noqa: F401 (the build's first stage, for callers)
+from .shards import select_shard
 
 
-def build(options: Options, on_result=lambda result: None) -> list[Result]:
-    """Build every selected target whose inputs changed, on options.jobs worker
-    processes; each result is passed to on_result as it is done. Targets whose PDF is
-    current are returned (and passed on) as incremental.UpToDate records."""
-    # Discover and validate all content before writing anything, skip what is up to
-    # date, build the rest (render, lay out, check, write atomically: build_target),
-    # then record the manifest. See batch.py, workers.py and incremental.py.
-    from .batch import run
-    return run(options, on_result)
+def build(options: Options, on_result=lambda result: None,
+          on_start=lambda to_build, up_to_date: None,
+          on_notice=lambda text: print(f"warning: {text}", file=sys.stderr), stats=None,
+          on_problem=lambda line: print(f"error: {line}", file=sys.stderr)) -> list[Result]:
+    """Build what changed among the selected targets; return a Result for every one of
+    them, in plan order, each also passed to on_result as it is done.
+
+    Content problems are all found before anything is written. Those that concern
+    everything raise ContentError; the others are passed to on_problem once each, and
+    the targets they touch are blocked (their last good PDF stays) while the rest build."""
+    from .workers import BatchStats, build_all, start_forkserver, subsetter_available
+    stats = stats if stats is not None else BatchStats()
+    # 0. Nothing changed? The cache alone can tell, without loading content or WeasyPrint.
+    survey = incremental.survey(options)
+    if survey.current is not None:
+        return announce(survey.current, 0, on_start, on_result)
+    if options.jobs != 1 and survey.stale != 1:
+        start_forkserver()  # workers will be needed: warm them up while the content loads
+    # 1-2. Discover the targets; load and validate everything they need.
+    project = load_project(options, partial=True)
+    targets = select_shard(project.targets, options.shard)
+    # 3. Plan: what is up to date, what a content problem blocks, what to build.
+    plan = incremental.plan(project, targets, options)
+    blocked = block(plan.blocked, project, on_problem, on_result)  # before on_start: not counted as to build
+    announce(plan.current, len(plan.to_build), on_start, on_result)
+    if plan.to_build and not subsetter_available():
+        on_notice(SUBSETTER_NOTICE)
+    # 4. Build each target: render, lay out, check, audit, write (target.build_target).
+    built = build_all(plan.to_build, project, options, on_result, stats) if plan.to_build else []
+    # 5. Report: the manifest, the catalog page, the inputs cache.
+    record(plan, built, options, blocked)
+    order = {t: i for i, t in enumerate(targets)}
+    return sorted(plan.current + blocked + built, key=lambda r: order[r.target])
 
 
-def make_tools(project: Project) -> tuple:
-    """One Jinja environment, fetcher, font configuration and image cache serve every
-    target of a build's process, so templates are compiled, @font-face files registered
-    and images decoded only once. (Made per build: a file edited between builds of
-    `serve` is read again.)"""
-    env = make_environment(project.root / "templates")
-    assets = [project.root / "styles", project.root / "handouts"]
-    fetcher = AssetFetcher(assets + ([project.clinic.folder] if project.clinic else []))
-    return env, fetcher, FontConfiguration(), {}
+SUBSETTER_NOTICE = ("WeasyPrint subsets fonts with fontTools: libharfbuzz-subset (HarfBuzz >= 4.1) is missing, "
+                    "so every PDF is 10-70x slower to write. Install it: `sudo apt-get install libharfbuzz-subset0` "
+                    "(scripts/setup.sh does).")
 
 
-def build_target(target, project, env, fetcher, fonts, images, options: Options) -> Result:
-    """One PDF: render, lay out (smaller type if it does not fit), check; the last good
-    PDF stays if anything fails."""
-    start = time.perf_counter()
-    handout, text = project.handouts[target.handout], project.texts[target.key]
-    result = Result(target, handout=handout, title=text.title, stale=bool(project.stale.get(target.key)),
-                    overdue=target.handout in project.overdue, status=project.status_of(target),
-                    translation_status=project.translation_status.get((target.handout, target.lang)))
-    try:
-        layout, result.body_size = lay_out_to_fit(target, project, env, fetcher, fonts, images)
-    except MemoryError:  # the worker's memory limit: said as such by workers.build_one
-        raise
-    except Exception as error:  # a template or layout failure fails this target only
-        result.problems.append(f"{type(error).__name__}: {error}")
-        result.seconds = time.perf_counter() - start
-        return result
-    result.readability = checks.readability(checks.plain_text(section_html(text)), target.lang)
-    result.problems = check_target(layout, target, result.readability, project.root)
-    # The last check reads the PDF itself: what the patient gets.
-    findings = audit.audit(layout.pdf, expectations(target, project, result.status))
-    result.problems += findings.problems
-    result.layout_warnings = findings.warnings
-    if options.strict:
-        result.problems += [f"{warning} (--strict)" for warning in findings.warnings]
-    if options.strict and result.stale:
-        result.problems.append("stale translation (--strict): the source changed in "
-                               + ", ".join(project.stale[target.key]))
-    if options.strict and result.overdue:
-        result.problems.append(f"review overdue since {project.overdue[target.handout]} (--strict)")
-    result.pages, result.size = layout.pages, len(layout.pdf)
-    result.sha256 = hashlib.sha256(layout.pdf).hexdigest()
-    if result.ok:
-        write_atomically(options.out_dir / target.relpath, layout.pdf)
-    result.seconds = time.perf_counter() - start
-    return result
+def block(targets: list, project: Project, on_problem, on_result) -> list[Result]:
+    """Report each problem that stops these targets once, then each target as blocked
+    (for the manifest and --json). They never reach a worker: their texts may not
+    have loaded."""
+    lines = {line for t in targets for line in project.blocked[t.key]}
+    for line in dict.fromkeys(str(p) for p in project.problems if str(p) in lines):  # in the order found
+        on_problem(line)
+    results = [Result.failed(t, project, project.blocked[t.key], status=BLOCKED) for t in targets]
+    for result in results:
+        on_result(result)
+    return results
 
 
-def lay_out_to_fit(target, project, env, fetcher, fonts, images=None):
-    """Lay out at the stylesheet's type size; if the format's page limit is exceeded,
-    step the body size down to its floor. Returns the layout and the size used
-    (None = the stylesheet's own)."""
-    fmt = FORMATS[target.format]
-    handout, text = project.handouts[target.handout], project.texts[target.key]
-    sizes, limit = fmt.sizes_to_try(target.large_print), fmt.page_limit(target.large_print)
-    for size in sizes:
-        html = render_html(env, target, handout, text, project.strings[target.lang], size, project.clinic,
-                           project.status_of(target))
-        last_try = size == sizes[-1]
-        layout = lay_out(html, project.root, fetcher, fonts, target.fillable, target.print_shop,
-                         page_limit=None if last_try else limit, images=images)
-        if layout.pages <= limit:
-            break
-    return layout, size
+def announce(current: list[Result], to_build: int, on_start, on_result) -> list[Result]:
+    """Announce the work, then report the targets that are up to date."""
+    on_start(to_build, len(current))
+    for result in current:
+        on_result(result)
+    return current
 
 
-def expectations(target: Target, project: Project, status: str) -> audit.Expectations:
-    """What the audit must find in this target's PDF."""
-    from .render import direction_of
-    handout, strings = project.handouts[target.handout], project.strings[target.lang]
-    literal = " ".join(map(str, strings.values.values())) + " " + " ".join(clinic_values(project.clinic))
-    draft_notice = strings("draft_notice") if status != "approved" else None
-    return audit.expect(project.texts[target.key], handout.sections.get(target.format, ()),
-                        handout.safety_partials, direction_of(target.lang) == "rtl", draft_notice, literal,
-                        MAX_IMAGE_PIXELS)
-
-
-def clinic_values(clinic) -> list[str]:
-    if clinic is None:
-        return []
-    return [clinic.name, clinic.department, clinic.address, clinic.url, clinic.phone, clinic.phone_after_hours]
-
-
-def section_html(text: Text) -> str:
-    """The handout's own words: intro and sections, without interface text."""
-    return str(text.intro) + "".join(str(s.html) for s in text.sections)
-
-
-def check_target(layout, target: Target, readability, root: Path) -> list[str]:
-    fmt = FORMATS[target.format]
-    return (checks.check_pages(layout.pages, fmt, target.large_print)
-            + checks.check_log(layout.messages)
-            + checks.check_fonts(layout.pdf, checks.shipped_font_names(root / "styles" / "fonts"))
-            + checks.check_readability(readability, fmt))
+def record(plan, built: list[Result], options: Options, blocked: list[Result] = ()) -> None:
+    """The manifest (each built entry with its inputs digest; blocked targets listed as
+    failed), the catalog page, then the cache. The catalog is written even when nothing
+    was built: its own template is not an input of any target, and index.html may be missing."""
+    from .catalog import write_catalog
+    from .report import MANIFEST, read_manifest, update_manifest
+    for result in built:
+        result.inputs = plan.keys[result.target]
+    results = list(blocked) + built
+    manifest = update_manifest(options.out_dir, results) if results else read_manifest(options.out_dir / MANIFEST)
+    write_catalog(options.out_dir, manifest, root=options.root, today=options.today)
+    incremental.remember(plan, options.out_dir)

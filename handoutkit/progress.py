@@ -8,7 +8,7 @@ import json
 
 from .report import describe, describe_checks, summary
 
-STATUS = {True: "up to date", False: "built"}
+STATUS = {"built": "built", "up-to-date": "up to date", "failed": "failed", "blocked": "failed"}
 
 
 def is_terminal(stream) -> bool:
@@ -16,7 +16,7 @@ def is_terminal(stream) -> bool:
 
 
 def status_of(result) -> str:
-    return "failed" if not result.ok else STATUS[bool(result.up_to_date)]
+    return STATUS[result.status]
 
 
 def counts(results) -> dict[str, int]:
@@ -32,7 +32,8 @@ def json_summary(results, seconds: float, stats=None) -> dict:
         "seconds": round(seconds, 3), "jobs": stats.jobs if stats else None,
         "workers": worker_memory(stats.samples if stats else []),
         "layouts_reused": stats.reused if stats else 0,
-        "targets": [{"path": r.target.relpath, "status": status_of(r).replace(" ", "-"),
+        "layouts": sum(r.layouts for r in results),
+        "targets": [{"path": r.target.relpath, "status": r.status, "layouts": r.layouts,
                      "seconds": round(r.seconds, 3), "pages": r.pages, "bytes": r.size,
                      "sha256": r.sha256, "problems": list(r.problems)} for r in results],
     }

@@ -21,7 +21,7 @@ def manifest_entry(result) -> dict:
         "pages": result.pages,
         "bytes": result.size,
         "sha256": result.sha256,
-        "status": result.status,  # the handout's combined with its translation's
+        "status": result.approval,  # the handout's combined with its translation's
         "translation_status": result.translation_status,  # null for the source language
         "version": control.version,
         "last_reviewed": control.last_reviewed.isoformat(),
@@ -75,7 +75,7 @@ def describe(result) -> str:
     """One line per target, for a log."""
     if result.up_to_date:
         return f"same  {result.target.relpath}  (up to date)"
-    if result.blocked:  # batch.run printed its problems once, above; not again per paper
+    if result.blocked:  # pipeline.block printed its problems once, above; not again per paper
         return f"FAIL  {result.target.relpath}: not built, because of the content problem(s) above"
     if result.ok:
         notes = f"  readability {result.readability['score']}" if result.readability else ""
@@ -94,7 +94,9 @@ def describe_checks(result) -> str:
     grade = result.readability
     limited = fmt.max_grade and grade and grade["formula"] == "Flesch-Kincaid grade"
     limit = f" (limit {fmt.max_grade})" if limited else ""
-    return (f"      pages {result.pages}/{fmt.max_pages}; no WeasyPrint warnings; fonts embedded and shipped"
+    layouts = f"{result.layouts} layout{'s' * (result.layouts != 1)}"
+    return (f"      pages {result.pages}/{fmt.page_limit(result.target.large_print)}; {layouts}; "
+            "no WeasyPrint warnings; fonts embedded and shipped; audit passed"
             + (f"; {grade['formula']} {grade['score']}{limit}" if grade else ""))
 
 

@@ -7,7 +7,7 @@ Dictionary and its hyphenation dictionaries (about a second). Fontconfig and Pan
 are not started here: each worker makes its own FontConfiguration after the fork.
 """
 
-from . import checks, pipeline  # noqa: F401 (imported for the workers)
+from . import checks, target  # noqa: F401 (imported for the workers)
 
 
 def warm_up() -> None:

@@ -31,12 +31,11 @@ from dataclasses import dataclass, field
 from multiprocessing import forkserver, get_context
 from pathlib import Path
 
+from .model import Result
+
 MAX_TASKS_PER_WORKER = 100
-PRELOAD = ["handoutkit.workers", "handoutkit.warmup", "handoutkit.catalog"]  # imported once, in the forkserver
+PRELOAD = ["handoutkit.workers", "handoutkit.warmup", "handoutkit.catalog", "handoutkit.target"]  # imported once, in the forkserver
 FONTTOOLS_WARNING = "Using fontTools instead of HarfBuzz-Subset"
-SUBSETTER_NOTICE = ("WeasyPrint subsets fonts with fontTools: libharfbuzz-subset (HarfBuzz >= 4.1) is missing, "
-                    "so every PDF is 10-70x slower to write. Install it: `sudo apt-get install libharfbuzz-subset0` "
-                    "(scripts/setup.sh does).")
 HARD_LIMIT_GRACE = 60  # s beyond the soft limit before a silent worker is killed
 
 
@@ -84,7 +83,7 @@ def memory_limit(megabytes: int | None):
 
 
 class LayoutHook:
-    """Stands in for pipeline.lay_out: remembers the HTML it was last given (the final
+    """Stands in for layout.lay_out (as Tools.lay_out): remembers the HTML it was last given (the final
     HTML, for --html), and lays out an HTML once for every variant that shares it
     (same HTML, same options), returning the same layout to each."""
 
@@ -115,9 +114,12 @@ class Worker:
 
     options: object
     project: object
-    tools: tuple  # (Jinja environment, fetcher, FontConfiguration, image cache)
-    hook: LayoutHook
+    tools: object  # target.Tools, whose lay_out is the worker's LayoutHook
     tasks: int = 0
+
+    @property
+    def hook(self) -> LayoutHook:
+        return self.tools.lay_out
 
 
 @dataclass
@@ -140,11 +142,21 @@ WORKER: Worker | None = None
 
 
 def make_worker(options, project) -> Worker:
-    from . import pipeline  # WeasyPrint: already imported when forked from the forkserver
-    if not subsetter_available():
-        logging.getLogger("weasyprint").addFilter(lambda record: FONTTOOLS_WARNING not in str(record.msg))
-    hook = LayoutHook(pipeline.lay_out)
-    return Worker(options, project, pipeline.make_tools(project), hook)
+    from .layout import lay_out  # WeasyPrint: already imported when forked from the forkserver
+    from .target import make_tools
+    quiet_fonttools_notice()
+    return Worker(options, project, make_tools(project, LayoutHook(lay_out)))
+
+
+def quiet_fonttools_notice() -> None:
+    """Without HarfBuzz's subsetter WeasyPrint warns on every PDF; the build says it
+    once (pipeline.SUBSETTER_NOTICE), so the warning must not fail each target."""
+    logger = logging.getLogger("weasyprint")
+    if not subsetter_available() and not any(getattr(f, "fonttools", False) for f in logger.filters):
+        def drop(record):
+            return FONTTOOLS_WARNING not in str(record.msg)
+        drop.fonttools = True
+        logger.addFilter(drop)
 
 
 def start_worker(options, project) -> None:
@@ -152,8 +164,6 @@ def start_worker(options, project) -> None:
     global WORKER
     WORKER = make_worker(options, project)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    import handoutkit.pipeline as pipeline
-    pipeline.lay_out = WORKER.hook  # this process only builds targets
 
 
 def build_group(targets: list) -> Outcome:
@@ -166,18 +176,20 @@ def build_group(targets: list) -> Outcome:
 
 
 def build_one(worker: Worker, target):
-    """pipeline.build_target within the time limit; then the HTML for --html."""
-    from .pipeline import build_target
+    """target.build_target within the time limit; then the HTML for --html."""
+    from .target import build_target
     start = time.perf_counter()
     limit = worker.options.memory_limit
     try:
         with time_limit(worker.options.timeout), memory_limit(limit):
-            result = build_target(target, worker.project, *worker.tools, worker.options)
+            result = build_target(target, worker.project, worker.tools, worker.options)
     except MemoryError:
-        result = failed(target, worker.project, f"MemoryError: needed more than the {limit} MB memory limit "
-                        "(--memory-limit): shorten the text or shrink its images", time.perf_counter() - start)
+        result = Result.failed(target, worker.project, [f"MemoryError: needed more than the {limit} MB memory "
+                               "limit (--memory-limit): shorten the text or shrink its images"],
+                               time.perf_counter() - start)
     except (TargetTimeout, Exception) as error:  # the last good PDF stays: it is written only at the end
-        result = failed(target, worker.project, f"{type(error).__name__}: {error}", time.perf_counter() - start)
+        result = Result.failed(target, worker.project, [f"{type(error).__name__}: {error}"],
+                               time.perf_counter() - start)
     write_html(result, worker)
     write_thumbnail(result, worker)
     return result
@@ -190,13 +202,6 @@ def write_thumbnail(result, worker: Worker) -> None:
     from .catalog import make_thumbnail
     if result.ok:
         make_thumbnail(worker.options.out_dir, result.target.relpath)
-
-
-def failed(target, project, problem: str, seconds: float = 0.0):
-    from .pipeline import Result
-    text = project.texts.get(target.key)
-    return Result(target, [problem], seconds=seconds, handout=project.handouts.get(target.handout),
-                  title=text.title if text else "")
 
 
 def write_html(result, worker: Worker) -> None:
@@ -306,29 +311,23 @@ def build_round(groups: list, project, options, stats: BatchStats, on_result, re
             return
         stats.restarts += 1
     for target in (t for group in groups for t in group):
-        results.append(failed(target, project, "the worker process building it died (a crash or out of memory)"))
+        results.append(Result.failed(target, project, ["the worker process building it died (a crash or out of memory)"]))
         on_result(results[-1])
 
 
 def build_here(groups: list, project, options, on_result) -> list:
-    """--jobs 1: every target in this process, with the same hook and time limit."""
-    from . import pipeline
+    """--jobs 1: every target in this process, the same way a worker builds them."""
     worker = make_worker(options, project)
-    original, pipeline.lay_out = pipeline.lay_out, worker.hook
     results = []
-    try:
-        for target in (t for group in groups for t in group):
-            results.append(build_one(worker, target))
-            on_result(results[-1])
-    finally:
-        pipeline.lay_out = original
+    for target in (t for group in groups for t in group):
+        results.append(build_one(worker, target))
+        on_result(results[-1])
     return results
 
 
 def run_pool(groups: list, project, options, stats: BatchStats, on_result, results: list) -> list:
     """One pool over the groups; returns the groups a dead worker left unfinished."""
     start_forkserver()
-    import handoutkit.pipeline  # noqa: F401 (results are Results: import it while the forkserver does)
     pool = ProcessPoolExecutor(stats.jobs, mp_context=get_context("forkserver"), initializer=start_worker,
                                initargs=(options, project))
     futures = {pool.submit(build_group, group): group for group in groups}
@@ -354,7 +353,7 @@ def collect(future, group, project, stats: BatchStats, on_result, results: list,
         unfinished.append(group)
         return
     except Exception as error:  # the task itself failed (not a target): its targets fail, the rest go on
-        outcome = Outcome([failed(t, project, f"{type(error).__name__}: {error}") for t in group], None, 0)
+        outcome = Outcome([Result.failed(t, project, [f"{type(error).__name__}: {error}"]) for t in group], None, 0)
     if outcome.sample:
         stats.samples.append(outcome.sample)
     stats.reused += outcome.reused

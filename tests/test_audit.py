@@ -219,7 +219,7 @@ def test_a_handout_can_declare_more_safety_partials(tiny):
     brief.write_text(brief.read_text() + "@include fever\n")
     project = load_project(Options(tiny))
     assert project.handouts["demo"].safety_partials == ("warning-signs", "when-to-call", "fever")
-    from handoutkit.pipeline import expectations
+    from handoutkit.target import expectations
     target = next(t for t in project.targets if t.format == "brief")
     required = [r.text for r in expectations(target, project, "draft").required]
     assert "Take your temperature twice a day." in required and "Trouble breathing" in required

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli, write_project
-from handoutkit import pipeline, workers
+from handoutkit import target as target_module
+from handoutkit import workers
 from handoutkit.errors import ContentError
 from handoutkit.pipeline import Options, load_project
 from handoutkit.workers import make_worker
@@ -65,14 +66,14 @@ def test_memory_limit_fails_the_target_that_needs_more_and_the_worker_goes_on(ti
     project = load_project(options)
     worker = make_worker(options, project)
     brief, card = (next(t for t in project.targets if t.format == f) for f in ("brief", "card"))
-    real_build = pipeline.build_target
+    real_build = target_module.build_target
 
     def greedy(target, *args):
         if target is brief:
             bytearray(2 * 2**30)  # 2 GB: past the cap
         return real_build(target, *args)
 
-    monkeypatch.setattr(pipeline, "build_target", greedy)
+    monkeypatch.setattr(target_module, "build_target", greedy)
     result = workers.build_one(worker, brief)
     assert result.problems == [f"MemoryError: needed more than the {options.memory_limit} MB memory limit "
                                "(--memory-limit): shorten the text or shrink its images"]

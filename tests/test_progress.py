@@ -4,9 +4,7 @@ import io
 import json
 from argparse import Namespace
 
-from handoutkit.incremental import UpToDate
-from handoutkit.model import Target
-from handoutkit.pipeline import Result
+from handoutkit.model import Result, Target
 from handoutkit.progress import Reporter, json_summary
 from handoutkit.workers import BatchStats, MemorySample
 
@@ -20,9 +18,9 @@ class Terminal(io.StringIO):
 
 
 def results():
-    return [Result(CARD, pages=2, size=2048, seconds=0.5),
-            Result(BRIEF, ["needs 2 pages; the brief limit is 1"], seconds=0.7),
-            UpToDate(BOOKLET, {"path": BOOKLET.relpath, "pages": 8, "bytes": 4096, "overdue": False})]
+    return [Result(CARD, pages=2, size=2048, seconds=0.5, layouts=1),
+            Result(BRIEF, ["needs 2 pages; the brief limit is 1"], "failed", seconds=0.7, layouts=3),
+            Result.from_entry(BOOKLET, {"path": BOOKLET.relpath, "pages": 8, "bytes": 4096, "overdue": False})]
 
 
 def report(out, err, **flags):

@@ -1,0 +1,130 @@
+"""One target, start to finish: render, lay out (smaller type if it does not fit),
+check, audit the PDF, write it atomically. The last good PDF stays if anything fails.
+
+`pipeline.build()` decides which targets to build; `workers.py` runs this module's
+`build_target()` for each of them, in this process or in worker processes.
+"""
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from weasyprint.text.fonts import FontConfiguration
+
+from . import audit, checks
+from .content import MAX_IMAGE_PIXELS
+from .files import write_atomically
+from .formats import FORMATS
+from .layout import AssetFetcher, lay_out
+from .model import FAILED, Result, Target, Text
+from .render import direction_of, make_environment, render_html
+
+@dataclass
+class Tools:
+    """What every target of one process shares, made once: templates are compiled,
+    @font-face files registered and images decoded only once. `lay_out` is
+    layout.lay_out, or a workers.LayoutHook that shares layouts between variants."""
+
+    env: object  # jinja2.Environment
+    fetcher: AssetFetcher
+    fonts: FontConfiguration
+    images: dict  # WeasyPrint's image cache
+    lay_out: Callable = lay_out
+
+
+def make_tools(project, lay_out_with: Callable = lay_out) -> Tools:
+    """Made per build: a file edited between builds of `serve` is read again."""
+    assets = [project.root / "styles", project.root / "handouts"]
+    fetcher = AssetFetcher(assets + ([project.clinic.folder] if project.clinic else []))
+    return Tools(make_environment(project.root / "templates"), fetcher, FontConfiguration(), {}, lay_out_with)
+
+
+def build_target(target: Target, project, tools: Tools, options) -> Result:
+    """One PDF: render, lay out, check, audit, write."""
+    start = time.perf_counter()
+    handout, text = project.handouts[target.handout], project.texts[target.key]
+    result = Result(target, handout=handout, title=text.title, stale=bool(project.stale.get(target.key)),
+                    overdue=target.handout in project.overdue, approval=project.status_of(target),
+                    translation_status=project.translation_status.get((target.handout, target.lang)))
+    try:
+        layout, result.body_size, result.layouts = lay_out_to_fit(target, project, tools)
+    except MemoryError:  # the worker's memory limit: said as such by workers.build_one
+        raise
+    except Exception as error:  # a template or layout failure fails this target only
+        return Result.failed(target, project, [f"{type(error).__name__}: {error}"], time.perf_counter() - start)
+    result.readability = checks.readability(checks.plain_text(section_html(text)), target.lang)
+    result.problems = check_target(layout, target, result.readability, project.root)
+    # The last check reads the PDF itself: what the patient gets.
+    findings = audit.audit(layout.pdf, expectations(target, project, result.approval))
+    result.problems += findings.problems + strict_problems(result, findings.warnings, project, options)
+    result.layout_warnings = findings.warnings
+    result.pages, result.size = layout.pages, len(layout.pdf)
+    result.sha256 = hashlib.sha256(layout.pdf).hexdigest()
+    if result.problems:
+        result.status = FAILED
+    else:
+        write_atomically(options.out_dir / target.relpath, layout.pdf)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def strict_problems(result: Result, warnings: list[str], project, options) -> list[str]:
+    """--strict: stale translations, overdue reviews and poor layout fail the target."""
+    if not options.strict:
+        return []
+    problems = [f"{warning} (--strict)" for warning in warnings]
+    if result.stale:
+        problems.append("stale translation (--strict): the source changed in "
+                        + ", ".join(project.stale[result.target.key]))
+    if result.overdue:
+        problems.append(f"review overdue since {project.overdue[result.target.handout]} (--strict)")
+    return problems
+
+
+def lay_out_to_fit(target: Target, project, tools: Tools):
+    """Lay out at the stylesheet's type size; if the format's page limit is exceeded,
+    step the body size down to its floor. Returns the layout, the size used (None =
+    the stylesheet's own) and how many layouts it took."""
+    fmt = FORMATS[target.format]
+    handout, text = project.handouts[target.handout], project.texts[target.key]
+    sizes, limit = fmt.sizes_to_try(target.large_print), fmt.page_limit(target.large_print)
+    for tries, size in enumerate(sizes, 1):
+        html = render_html(tools.env, target, handout, text, project.strings[target.lang], size, project.clinic,
+                           project.status_of(target))
+        last_try = size == sizes[-1]
+        layout = tools.lay_out(html, project.root, tools.fetcher, tools.fonts, target.fillable, target.print_shop,
+                               page_limit=None if last_try else limit, images=tools.images)
+        if layout.pages <= limit:
+            break
+    return layout, size, tries
+
+
+def section_html(text: Text) -> str:
+    """The handout's own words: intro and sections, without interface text."""
+    return str(text.intro) + "".join(str(s.html) for s in text.sections)
+
+
+def check_target(layout, target: Target, readability, root: Path) -> list[str]:
+    fmt = FORMATS[target.format]
+    return (checks.check_pages(layout.pages, fmt, target.large_print)
+            + checks.check_log(layout.messages)
+            + checks.check_fonts(layout.pdf, checks.shipped_font_names(root / "styles" / "fonts"))
+            + checks.check_readability(readability, fmt))
+
+
+def expectations(target: Target, project, approval: str) -> audit.Expectations:
+    """What the audit must find in this target's PDF."""
+    handout, strings = project.handouts[target.handout], project.strings[target.lang]
+    literal = " ".join(map(str, strings.values.values())) + " " + " ".join(clinic_values(project.clinic))
+    draft_notice = strings("draft_notice") if approval != "approved" else None
+    return audit.expect(project.texts[target.key], handout.sections.get(target.format, ()),
+                        handout.safety_partials, direction_of(target.lang) == "rtl", draft_notice, literal,
+                        MAX_IMAGE_PIXELS)
+
+
+def clinic_values(clinic) -> list[str]:
+    if clinic is None:
+        return []
+    return [clinic.name, clinic.department, clinic.address, clinic.url, clinic.phone, clinic.phone_after_hours]
