@@ -228,37 +228,33 @@ def check_ink(page: Page, margin: float) -> list[str]:
     safe margin. A pixel is 0.35 mm (0.18 mm on small pages): a hairline still shows."""
     scale = 2 if page.page.get_width() < 300 else 1
     image = page.page.render(scale=scale, grayscale=True, may_draw_forms=False).to_pil().convert("L")
-    trim = left, bottom, right, top = page.page.get_trimbox()
-    height = page.page.get_height()
-    # PDF points (origin bottom left) to pixels (origin top left).
-    box = [round(v * scale) for v in (left, height - top, right, height - bottom)]
-    inner = [round(v * scale) for v in (left + margin, height - top + margin, right - margin, height - bottom - margin)]
+    left, bottom, right, top = page.page.get_trimbox()
+    crop = page.page.get_cropbox()  # what is rendered; a print-shop page's starts below zero
+
+    def pixel(x, y):  # PDF points (origin bottom left) to pixels (origin top left)
+        return round((x - crop[0]) * scale), round((crop[3] - y) * scale)
+
+    box = [*pixel(left, top), *pixel(right, bottom)]
+    inner = [*pixel(left + margin, top - margin), *pixel(right - margin, bottom + margin)]
     ink = image.crop(box).point(INK_TABLE)
-    found_box = ink.getbbox()
-    if not found_box:
+    found = ink.getbbox()
+    if not found:
         return []
-    x0, y0, x1, y1 = (found_box[0] + box[0], found_box[1] + box[1], found_box[2] + box[0], found_box[3] + box[1])
+    x0, y0, x1, y1 = found[0] + box[0], found[1] + box[1], found[2] + box[0], found[3] + box[1]
     if x0 >= inner[0] and y0 >= inner[1] and x1 <= inner[2] and y1 <= inner[3]:
         return []
-    # The ink closest to an edge, in points from that edge, and a point of it.
-    gaps = {"left": (x0 - box[0], (x0, (y0 + y1) / 2)), "right": (box[2] - x1, (x1, (y0 + y1) / 2)),
-            "top": (y0 - box[1], ((x0 + x1) / 2, y0)), "bottom": (box[3] - y1, ((x0 + x1) / 2, y1))}
+    # The ink closest to an edge: how far from it, and a strip of pixels along that edge.
+    gaps = {"left": (x0 - box[0], (0, 0, found[0] + 1, ink.height)),
+            "right": (box[2] - x1, (found[2] - 1, 0, ink.width, ink.height)),
+            "top": (y0 - box[1], (0, 0, ink.width, found[1] + 1)),
+            "bottom": (box[3] - y1, (0, found[3] - 1, ink.width, ink.height))}
     side = min(gaps, key=lambda s: gaps[s][0])
-    gap, (x, y) = gaps[side]
-    near = text_near(page, around(nearest_ink(ink, box, side, (x, y), scale, height)))
+    gap, strip = gaps[side]
+    hit = ink.crop(strip).getbbox() or (0, 0, 0, 0)
+    x = crop[0] + (box[0] + strip[0] + (hit[0] + hit[2]) / 2) / scale
+    y = crop[3] - (box[1] + strip[1] + (hit[1] + hit[3]) / 2) / scale
     return [f"audit: page {page.number}: ink {gap / scale / PT_PER_MM:.1f} mm from the {side} edge, inside the "
-            f"{margin / PT_PER_MM:g} mm safe margin, near '{near}'"]
-
-
-def nearest_ink(ink, box, side: str, point, scale: int, height: float) -> tuple[float, float]:
-    """A point (PDF points) of the ink that comes closest to the given side."""
-    width, tall = ink.size
-    strip = {"left": (0, 0, 1 + round(point[0] - box[0]), tall), "right": (round(point[0] - box[0]) - 1, 0, width, tall),
-             "top": (0, 0, width, 1 + round(point[1] - box[1])), "bottom": (0, round(point[1] - box[1]) - 1, width, tall)}
-    hit = ink.crop(strip[side]).getbbox() or (0, 0, 0, 0)
-    x = (strip[side][0] + (hit[0] + hit[2]) / 2 + box[0]) / scale
-    y = (strip[side][1] + (hit[1] + hit[3]) / 2 + box[1]) / scale
-    return x, height - y
+            f"{margin / PT_PER_MM:g} mm safe margin, near '{text_near(page, around((x, y)))}'"]
 
 
 def around(point, reach: float = 36) -> tuple[float, float, float, float]:

@@ -50,6 +50,13 @@ class Clinic:
     logo: Path | None = None
     address: str = ""
     url: str = ""
+    path: Path | None = None  # the clinic.toml it was read from
+
+    @property
+    def files(self) -> list[Path]:
+        """The files the profile's PDFs depend on: itself and its logo (no other value
+        names a file)."""
+        return [p for p in (self.path, self.logo) if p is not None]
 
 
 def load_clinic(path: Path, problems: list) -> Clinic | None:
@@ -68,7 +75,7 @@ def load_clinic(path: Path, problems: list) -> Clinic | None:
     logo = check_logo(values.get("logo"), path, problems)
     if len(problems) > before:
         return None
-    return Clinic(folder=path.parent.resolve(), **{**values, "logo": logo})
+    return Clinic(folder=path.parent.resolve(), **{**values, "logo": logo}, path=path.resolve())
 
 
 def check_values(values: dict, path: Path, problems: list) -> None:

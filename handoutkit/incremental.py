@@ -95,14 +95,15 @@ def digest_of(data) -> str:
 
 # --- what every target depends on ------------------------------------------------------
 
-def shared_files(root: Path, options) -> list[Path]:
+def shared_files(root: Path, option_files: list[Path]) -> list[Path]:
     """Files every target depends on: templates, styles, fonts, images, the builder's
-    code, and files named by options. Listed anew each run, so an added file counts."""
+    code, and the files an option brings (a clinic profile and its logo, as the loaded
+    Clinic lists them). Listed anew each run, so an added file counts."""
     files = [p for d in SHARED_DIRS for p in walk(root / d)
              if not is_strings(p, root) and label(p, root) not in CATALOG_FILES]
     files += [p for p in walk(root / "handouts") if p.suffix not in TEXT_SUFFIXES]
     files += sorted(p for p in Path(__file__).parent.glob("*.py") if p.name not in NOT_BUILDER)
-    return files + [p for value in option_paths(options) for p in named_files(value)]
+    return files + list(option_files)
 
 
 def walk(folder: Path) -> list[Path]:
@@ -119,24 +120,6 @@ def walk(folder: Path) -> list[Path]:
 def is_strings(path: Path, root: Path) -> bool:
     """Interface strings are per language: each target depends on its own only."""
     return path.parent == root / "templates" / "strings"
-
-
-def option_paths(options) -> list[Path]:
-    return [Path(v) for v in options.values("output").values() if isinstance(v, Path)]
-
-
-def named_files(path: Path) -> list[Path]:
-    """A file an option names (a clinic profile), and the files its values name
-    relative to it (the clinic's logo)."""
-    files = [path]
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.suffix == ".toml" else {}
-    except (OSError, ValueError):
-        return files
-    for value in data.values():
-        if isinstance(value, str) and 0 < len(value) < 300 and (path.parent / value).is_file():
-            files.append(path.parent / value)
-    return files
 
 
 def content_files(target: Target, project) -> list[Path]:
@@ -219,11 +202,12 @@ class Inputs:
     root: Path
     options: object
     hashes: FileHashes
+    option_files: list = field(default_factory=list)  # e.g. Clinic.files
     shared: str = ""
     overdue: dict = field(default_factory=dict)  # handout id -> overdue today?
 
     def __post_init__(self):
-        files = shared_files(self.root, self.options)
+        files = shared_files(self.root, self.option_files)
         self.shared = digest_of({"files": [(label(p, self.root), self.hashes.digest(p)) for p in files],
                                  "options": output_options(self.options), "builder": builder_version()})
 
@@ -253,6 +237,7 @@ class Cache:
     files: dict = field(default_factory=dict)    # FileHashes.known
     checked_ns: int = 0
     plans: dict = field(default_factory=dict)    # plan digest -> [target relpaths]
+    option_files: list = field(default_factory=list)  # the last build's Inputs.option_files
     targets: dict = field(default_factory=dict)  # relpath -> {"target": {...}, "files": [labels]}
 
 
@@ -308,7 +293,10 @@ def survey(options) -> Survey:
     cache, entries = read_cache(out_dir), manifest_entries(out_dir)
     if options.force or not cache.plans or not entries:
         return Survey()
-    inputs = Inputs(options.root, options, FileHashes(cache.files, cache.checked_ns))
+    # The option files the last build found (its clinic's profile and logo): if the
+    # profile changed, the options' digest differs anyway and the content is loaded.
+    inputs = Inputs(options.root, options, FileHashes(cache.files, cache.checked_ns),
+                    [Path(p) for p in cache.option_files])
     relpaths = cache.plans.get(inputs.plan())
     records = [cache.targets.get(r) for r in relpaths or ()]
     if relpaths is None or None in records:
@@ -345,7 +333,8 @@ def plan(project, targets: list[Target], options) -> Plan:
     whose content has problems (project.blocked: their texts may not even be loaded)."""
     out_dir = options.out_dir
     cache, entries = read_cache(out_dir), manifest_entries(out_dir)
-    inputs = Inputs(project.root, options, FileHashes(cache.files, cache.checked_ns))
+    inputs = Inputs(project.root, options, FileHashes(cache.files, cache.checked_ns),
+                    project.clinic.files if project.clinic else [])
     blocked = [t for t in targets if t.key in project.blocked]
     buildable = [t for t in targets if t.key not in project.blocked]
     files = {t: content_files(t, project) for t in buildable}
@@ -365,6 +354,7 @@ def remember(plan_: Plan, out_dir: Path) -> None:
     # Only the files this run looked at: a renamed or deleted file does not linger.
     cache.files = {k: v for k, v in plan_.inputs.hashes.seen.items() if v[2] != "missing"}
     cache.checked_ns = time.time_ns()
+    cache.option_files = [str(p) for p in plan_.inputs.option_files]
     cache.plans.pop(plan_.inputs.plan(), None)
     cache.plans[plan_.inputs.plan()] = [t.relpath for t in plan_.targets or plan_.keys]
     for target, files in plan_.files.items():
