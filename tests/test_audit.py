@@ -101,6 +101,14 @@ def test_text_running_off_the_page_fails():
     assert any("right edge" in p for p in problems), problems
 
 
+def test_print_shop_pages_are_checked_inside_the_trim_box_and_marks_do_not_count():
+    css = "@page { bleed: 3mm; marks: crop }"
+    assert audit(pdf_of("<p>Body text.</p>", css=css), expecting()).problems == []
+    near_trim = pdf_of('<p style="position: absolute; left: -19mm; margin: 0">Cut off</p>', css=css)
+    problems = audit(near_trim, expecting()).problems
+    assert len(problems) == 1 and "left edge" in problems[0] and "Cut off" in problems[0], problems
+
+
 def test_a_page_with_ink_only_inside_the_margin_passes():
     pdf = pdf_of('<p style="position: absolute; bottom: -14mm">Footer line</p>')  # 6 mm from the edge
     assert audit(pdf, expecting()).problems == []
