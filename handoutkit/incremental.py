@@ -204,12 +204,16 @@ class Inputs:
     hashes: FileHashes
     option_files: list = field(default_factory=list)  # e.g. Clinic.files
     shared: str = ""
+    fit_shared: str = ""  # the part of `shared` that can change how much fits on a page
     overdue: dict = field(default_factory=dict)  # handout id -> overdue today?
 
     def __post_init__(self):
-        files = shared_files(self.root, self.option_files)
-        self.shared = digest_of({"files": [(label(p, self.root), self.hashes.digest(p)) for p in files],
-                                 "options": output_options(self.options), "builder": builder_version()})
+        files = [(label(p, self.root), self.hashes.digest(p)) for p in shared_files(self.root, self.option_files)]
+        self.shared = digest_of({"files": files, "options": output_options(self.options), "builder": builder_version()})
+        # Not the clinic, not the options: contact blocks and form fields have one size,
+        # filled or blank (templates/contact.html), so they cannot change the fit.
+        fit_files = files[:len(files) - len(self.option_files)]
+        self.fit_shared = digest_of({"files": fit_files, "builder": builder_version()})
 
     def key(self, target: Target, files: list[Path]) -> str:
         """The inputs digest of one target from its content files."""
@@ -219,6 +223,14 @@ class Inputs:
             self.overdue[target.handout] = overdue(handout_toml, self.options)
         return digest_of({"target": asdict(target), "content": content, "shared": self.shared,
                           "overdue": self.overdue[target.handout]})
+
+    def fit_key(self, target: Target, files: list[Path]) -> str:
+        """What decides the body size a target fits at: its content and interface
+        strings, templates, styles, fonts, the builder, its format, paper and print
+        size, and whether it is for a print shop."""
+        content = [(label(p, self.root), self.hashes.digest(p)) for p in dict.fromkeys(files)]
+        shape = (target.handout, target.lang, target.format, target.paper, target.large_print, target.print_shop)
+        return digest_of({"shape": shape, "content": content, "shared": self.fit_shared})
 
     def plan(self) -> str:
         """What the target list depends on: options, handouts, languages, builder."""
@@ -320,6 +332,7 @@ class Plan:
 
     keys: dict            # Target -> inputs digest
     files: dict           # Target -> content files
+    fit_keys: dict        # Target -> fit digest (fitcache.py), of those to build
     to_build: list        # [Target]
     current: list         # [Result], up to date
     inputs: Inputs
@@ -343,7 +356,9 @@ def plan(project, targets: list[Target], options) -> Plan:
         Result.from_entry(t, entries[t.relpath]) for t in buildable
         if current(entries.get(t.relpath), keys[t], out_dir, t.relpath, options)]
     fresh = {u.target for u in up_to_date}
-    return Plan(keys, files, [t for t in buildable if t not in fresh], up_to_date, inputs, cache, targets, blocked)
+    to_build = [t for t in buildable if t not in fresh]
+    fit_keys = {t: inputs.fit_key(t, files[t]) for t in to_build}
+    return Plan(keys, files, fit_keys, to_build, up_to_date, inputs, cache, targets, blocked)
 
 
 def remember(plan_: Plan, out_dir: Path) -> None:

@@ -10,7 +10,7 @@ WeasyPrint is imported only when a target is to be built, so a no-op rebuild and
 
 import sys
 
-from . import incremental
+from . import fitcache, incremental
 from .model import BLOCKED, Result
 from .project import Options, Project, load_project  # noqa: F401 (the build's first stage, for callers)
 from .shards import select_shard
@@ -39,14 +39,16 @@ def build(options: Options, on_result=lambda result: None,
     targets = select_shard(project.targets, options.shard)
     # 3. Plan: what is up to date, what a content problem blocks, what to build.
     plan = incremental.plan(project, targets, options)
+    project.fit_hints = fitcache.hints(plan.fit_keys)  # sizes known to fit: one layout each
     blocked = block(plan.blocked, project, on_problem, on_result)  # before on_start: not counted as to build
     announce(plan.current, len(plan.to_build), on_start, on_result)
     if plan.to_build and not subsetter_available():
         on_notice(SUBSETTER_NOTICE)
     # 4. Build each target: render, lay out, check, audit, write (target.build_target).
     built = build_all(plan.to_build, project, options, on_result, stats) if plan.to_build else []
-    # 5. Report: the manifest, the catalog page, the inputs cache.
+    # 5. Report: the manifest, the catalog page, the inputs cache and the sizes that fitted.
     record(plan, built, options, blocked)
+    fitcache.remember(plan.fit_keys, built)
     order = {t: i for i, t in enumerate(targets)}
     return sorted(plan.current + blocked + built, key=lambda r: order[r.target])
 

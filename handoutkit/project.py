@@ -82,6 +82,8 @@ class Project:
     problems: list[Problem] = field(default_factory=list)  # every problem found, in the order found
     # (handout, lang) -> the [translation] status of a translation's meta.toml
     translation_status: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Target -> the body size it fitted at last time (fitcache.py), set by the build's plan
+    fit_hints: dict = field(default_factory=dict)
 
     def status_of(self, target: Target) -> str:
         """What the PDF may claim: approved only when the handout is approved and, for a

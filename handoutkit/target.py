@@ -85,15 +85,20 @@ def strict_problems(result: Result, warnings: list[str], project, options) -> li
 
 def lay_out_to_fit(target: Target, project, tools: Tools):
     """Lay out at the stylesheet's type size; if the format's page limit is exceeded,
-    step the body size down to its floor. Returns the layout, the size used (None =
-    the stylesheet's own) and how many layouts it took."""
+    step the body size down to its floor. A size this target's unchanged content
+    fitted at before (project.fit_hints) is tried first: one layout confirms it.
+    Returns the layout, the size used (None = the stylesheet's own) and how many
+    layouts it took."""
     fmt = FORMATS[target.format]
     handout, text = project.handouts[target.handout], project.texts[target.key]
     sizes, limit = fmt.sizes_to_try(target.large_print), fmt.page_limit(target.large_print)
+    hint = project.fit_hints.get(target, "none")
+    if hint in sizes:  # if it no longer fits (it should), every size is tried, largest first
+        sizes = (hint, *(s for s in sizes if s != hint))
     for tries, size in enumerate(sizes, 1):
         html = render_html(tools.env, target, handout, text, project.strings[target.lang], size, project.clinic,
                            project.status_of(target))
-        last_try = size == sizes[-1]
+        last_try = tries == len(sizes)
         layout = tools.lay_out(html, project.root, tools.fetcher, tools.fonts, target.fillable, target.print_shop,
                                page_limit=None if last_try else limit, images=tools.images)
         if layout.pages <= limit:
