@@ -9,6 +9,10 @@ layout at that size confirms it. The clinic profile, form fields and output fold
 are not part of it (contact blocks and form fields have one size, filled or blank),
 so a clinic's build, a fillable build or a fresh output folder reuse the sizes.
 
+A remembered size is trusted as the largest that fits: the digest covers what decides
+it, so only a hand-edited or corrupted cache could make a text smaller than it needs
+to be (never too long: a size that no longer fits is stepped down from the top).
+
 The cache is a small JSON file in the user's cache folder ($HANDOUTKIT_CACHE, else
 $XDG_CACHE_HOME/handoutkit or ~/.cache/handoutkit). Losing it costs only time.
 """
