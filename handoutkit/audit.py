@@ -36,10 +36,11 @@ HEADING_RE = re.compile(r"<(h[1-6])\b[^>]*>(.*?)</\1>", re.S)
 CODE_RE = re.compile(r"<code\b[^>]*>(.*?)</code>", re.S)
 TANWIN_ALEF_RE = re.compile("[\u0627\u0623]\u064b|\u064b[\u0627\u0623]")
 MIRROR = str.maketrans("()[]{}", ")(][}{")
-# White space, control and format characters (bidi marks, zero-width), hyphens and
+# White space, control and format characters (bidi marks, zero-width), hyphens (PDFium
+# gives U+FFFE for a hyphen it takes for a line-end one) and
 # the Arabic tatweel: line breaking and hyphenation add or move them.
 DROP_RE = re.compile("[\\s\x00-\x1f\x7f-\x9f\u00ad\u0640\u061c\u200b-\u200f\u2010\u2011\u2028-\u202e"
-                     "\u2060-\u2069\ufeff-]")
+                     "\u2060-\u2069\ufeff\ufffe\uffff-]")
 # In right-to-left text also the combining marks of Arabic and brackets (extractors
 # give the mirrored glyph).
 RTL_DROP_RE = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed()\\[\\]{}]")

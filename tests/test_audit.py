@@ -45,6 +45,12 @@ def test_required_text_is_found_across_line_breaks_and_hyphenation():
     assert audit(pdf, expecting(item)).problems == []
 
 
+def test_required_text_is_found_when_a_line_breaks_after_a_hyphen():
+    """PDFium gives U+FFFE for the hyphen of CAR-T when a line ends with it."""
+    item = "Diga que recibió terapia CAR-T y muestre su tarjeta."
+    assert audit(pdf_of(f'<p style="width: 26mm">{item}</p>'), expecting(item)).problems == []
+
+
 def test_a_cut_item_is_not_found():
     """Latin and Chinese text must be there whole, not word by word."""
     pdf = pdf_of("<p>Trouble breathing. Fever.</p>")
