@@ -33,6 +33,7 @@ ALLOWED_SCHEMES = ("https:", "http:", "mailto:", "tel:")
 FEW_LINES = 3  # a last page with this many lines or fewer is a poor layout
 BLOCK_RE = re.compile(r"<(p|li|dt|dd|td|th)\b[^>]*>(.*?)</\1>", re.S)
 HEADING_RE = re.compile(r"<(h[1-6])\b[^>]*>(.*?)</\1>", re.S)
+LEADS_RE = re.compile(r"<(h[1-6]|dt)\b[^>]*>(.*?)</\1>", re.S)
 CODE_RE = re.compile(r"<code\b[^>]*>(.*?)</code>", re.S)
 TANWIN_ALEF_RE = re.compile("[\u0627\u0623]\u064b|\u064b[\u0627\u0623]")
 MIRROR = str.maketrans("()[]{}", ")(][}{")
@@ -58,7 +59,7 @@ class Expectations:
 
     rtl: bool
     required: tuple[Required, ...]
-    headings: tuple[str, ...]      # every heading, for the stranded-heading warning
+    headings: tuple[str, ...]      # every heading and term, for the stranded-heading warning
     draft_notice: str | None       # printed on every page; None: approved, must not appear
     literal: str                   # text in which markup characters are the author's own
     safe_margin_mm: float
@@ -92,7 +93,8 @@ def expect(text: Text, required_ids: tuple[str, ...], safety: tuple[str, ...], r
                 for s in text.sections if s.id in required_ids]
     for name in (n for n in safety if n in text.partials):
         required += [Required(f"{name} item", block) for block in blocks_of(to_html(text.partials[name]))]
-    headings = [plain(h) for s in text.sections for _, h in HEADING_RE.findall(str(s.html))]
+    # Headings, and the terms of definition lists: each belongs with the text after it.
+    headings = [plain(h) for s in text.sections for _, h in LEADS_RE.findall(str(s.html))]
     code = " ".join(CODE_RE.findall(str(text.intro) + "".join(str(s.html) for s in text.sections)))
     # The title and subtitle are plain text, not Markdown: whatever they hold is meant.
     literal = " ".join((literal, text.title, text.subtitle, unescape(code)))

@@ -34,6 +34,10 @@ MAX_CHARS = {
     "emergency": (15, "the contact block"),
     "url": (70, "the contact block and a QR code that prints clearly"),
 }
+# The longest profile the limits allow, in wide letters: laid out, invisible, under
+# every contact block (templates/contact.html), so the block is as tall with blanks
+# or a real profile as with this one. clinics/maximal/clinic.toml holds the same
+# values, for the tests and for anyone to build with.
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_LOGO_BYTES = 2_000_000
 
@@ -57,6 +61,15 @@ class Clinic:
         """The files the profile's PDFs depend on: itself and its logo (no other value
         names a file)."""
         return [p for p in (self.path, self.logo) if p is not None]
+
+
+WORST_CASE = Clinic(
+    id="maximal-clinic", folder=Path("."),
+    name="Westminster & Mount Warwick Memorial University Hospital NHS",
+    department="Department of Rheumatology and Clinical Immunology",
+    phone="+61 (0)2 9876 5432 ext. 123456", phone_after_hours="+44 (0)20 7946 0958 ext. 48210",
+    emergency="+1 555-010-0112",
+    url="https://www.example-university-hospital.org/lupus/car-t-therapy-2026/a")
 
 
 def load_clinic(path: Path, problems: list) -> Clinic | None:

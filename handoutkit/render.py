@@ -14,7 +14,7 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .clinics import Clinic
+from .clinics import WORST_CASE, Clinic
 from .content import read_toml
 from .errors import Problem
 from .model import Handout, Target, Text
@@ -182,6 +182,7 @@ def render_html(env: Environment, target: Target, handout: Handout, text: Text, 
         "stylesheets": stylesheets(target),
         "t": strings,
         "clinic": clinic,
+        "worst_case": WORST_CASE,
         "logo": clinic.logo.as_uri() if clinic and clinic.logo else "",
         "qr": qr_data_uri(clinic.url) if clinic and clinic.url and target.format != "card" else "",
         "fillable": target.fillable,
