@@ -16,13 +16,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pypdfium2
-from babel.core import Locale, UnknownLocaleError
+from babel.core import UnknownLocaleError
 from babel.dates import format_date
 from markupsafe import Markup
 
 from . import PROJECT_ROOT
 from .formats import FORMATS, PAPERS
 from .files import write_atomically
+from .languages import language
 from .render import make_environment
 
 INDEX = "index.html"
@@ -134,14 +135,13 @@ def remove_unused_thumbnails(out_dir: Path, pdf_relpaths: set[str]) -> None:
 def describe_language(tag: str) -> Language:
     """Name a BCP 47 tag in itself and in English, with its writing direction."""
     try:
-        locale = Locale.parse(tag, sep="-")
+        known = language(tag)
     except (ValueError, UnknownLocaleError):
         return Language(tag, tag, tag, "ltr")  # still listed, under its tag
     # get_display_name(tag) would parse "zh-Hans" with "_" and fail: pass the Locale.
-    native = locale.get_display_name(locale) or tag
-    english = locale.get_display_name("en") or tag
-    direction = "rtl" if locale.character_order == "right-to-left" else "ltr"
-    return Language(tag, native, english, direction)
+    native = known.locale.get_display_name(known.locale) or tag
+    english = known.locale.get_display_name("en") or tag
+    return Language(tag, native, english, known.direction)
 
 
 def filter_values(entry: dict) -> dict[str, str]:

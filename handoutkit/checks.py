@@ -11,8 +11,8 @@ from fontTools.cffLib import CFFFontSet
 from fontTools.ttLib import TTFont
 
 from .formats import Format
+from .languages import FORMULAS, language
 
-READABILITY_FORMULA = "Flesch-Kincaid grade"
 BLOCK_RE = re.compile(r"<(p|li|h[1-6]|dt|dd|td|th)\b[^>]*>(.*?)</\1>", re.S)
 
 
@@ -127,32 +127,24 @@ def plain_text(markup: str) -> str:
     return "\n".join(blocks)
 
 
-# Readability formulas textstat has, per language. Only English is held to a
-# limit (the formats' max_grade); the others are reported in the manifest.
-FORMULAS = {
-    "en": ("Flesch-Kincaid grade", "flesch_kincaid_grade", ()),
-    "es": ("Szigriszt-Pazos (INFLESZ)", "szigriszt_pazos", ()),
-    "fr": ("Flesch reading ease (Kandel-Moles)", "flesch_reading_ease", ()),
-    "de": ("Wiener Sachtextformel 1", "wiener_sachtextformel", (1,)),
-}
-
-
 def readability(text: str, lang: str) -> dict | None:
-    """The readability score of the text, where textstat has a formula for the language."""
+    """The readability score of the text, where textstat has a formula for the language
+    (languages.FORMULAS)."""
     import textstat  # imports NLTK and SciPy (seconds): only when a score is wanted
 
-    base = lang.split("-")[0]
-    if base not in FORMULAS:
+    known = language(lang)
+    if known.formula is None:
         return None
-    if base == "en":
+    if known.locale.language == "en":
         provide_cmudict()
-    textstat.set_lang(base)
-    name, function, extra = FORMULAS[base]
-    return {"formula": name, "score": round(getattr(textstat, function)(text, *extra), 1)}
+    textstat.set_lang(known.locale.language)
+    score = getattr(textstat, known.formula.function)(text, *known.formula.args)
+    return {"formula": known.formula.name, "score": round(score, 1)}
 
 
 def check_readability(score: dict | None, fmt: Format) -> list[str]:
-    limited = score and score["formula"] == FORMULAS["en"][0] and fmt.max_grade is not None
+    """Only English is held to a limit (the format's max_grade); others are reported."""
+    limited = score and score["formula"] == FORMULAS["en"].name and fmt.max_grade is not None
     if limited and score["score"] > fmt.max_grade:
         return [f"{score['formula']} {score['score']} is above the {fmt.name} limit of grade {fmt.max_grade}"]
     return []

@@ -19,7 +19,7 @@ from .errors import ContentError, Problem, UsageError
 from .formats import FORMATS
 from .model import Handout, Target, Text
 from .render import Strings, check_locale, load_strings, make_environment
-from .scripts import coverage, script_of
+from .languages import coverage, language
 from .translations import changed_sources, check_parity, check_translation_meta
 
 
@@ -260,6 +260,6 @@ def load_language(handout: Handout, lang: str, root: Path, problems: list) -> di
 def glyphs_for(root: Path, lang: str) -> frozenset[int]:
     """The code points the shipped fonts can show for a language (empty if Babel does not know it)."""
     try:
-        return coverage(root / "styles" / "fonts", script_of(lang).fonts)
+        return coverage(root / "styles" / "fonts", language(lang).script.fonts)
     except (ValueError, UnknownLocaleError, FileNotFoundError):
         return frozenset()

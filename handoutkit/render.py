@@ -9,7 +9,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from babel.core import Locale, UnknownLocaleError
+from babel.core import UnknownLocaleError
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -18,7 +18,7 @@ from .clinics import WORST_CASE, Clinic
 from .content import read_toml
 from .errors import Problem
 from .model import Handout, Target, Text
-from .scripts import script_of
+from .languages import language
 
 PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 TAG_RE = re.compile(r"(<[^>]*>)")
@@ -72,7 +72,7 @@ def load_strings(templates_dir: Path, lang: str, problems: list) -> Strings | No
 def check_locale(lang: str, path: Path, problems: list) -> None:
     """Babel must know the language, for dates and numbers."""
     try:
-        Locale.parse(lang, sep="-")
+        language(lang)
     except (ValueError, UnknownLocaleError):
         problems.append(Problem(path, f"'{lang}' is not a language Babel knows",
                                 "name the folder with a BCP 47 tag such as en, es, zh-Hans"))
@@ -91,7 +91,7 @@ def make_environment(templates_dir: Path) -> Environment:
 def stylesheets(target: Target) -> list[str]:
     """Shared base, then the paper, the format, the script and the variants: later files win."""
     sheets = ["styles/base.css", f"styles/paper-{target.paper}.css", f"styles/{target.format}.css",
-              script_of(target.lang).stylesheet]
+              language(target.lang).script.stylesheet]
     sheets += ["styles/large-print.css" if target.large_print else None,
                "styles/print-shop.css" if target.print_shop else None]
     return [sheet for sheet in sheets if sheet]
@@ -152,19 +152,14 @@ def page_label(strings: Strings) -> tuple[str, str, str]:
     return before, middle, after
 
 
-def direction_of(lang: str) -> str:
-    return "rtl" if Locale.parse(lang, sep="-").character_order == "right-to-left" else "ltr"
-
-
 def render_html(env: Environment, target: Target, handout: Handout, text: Text, strings: Strings,
                 body_size: float | None = None, clinic: Clinic | None = None, status: str | None = None) -> str:
     """The complete HTML of one target; body_size (pt) overrides the stylesheet's when
     a long translation must shrink to fit; without a clinic, contacts are blanks.
     `status` is the target's own (Project.status_of: a draft translation of an
     approved handout is a draft); None takes the handout's."""
-    locale = Locale.parse(target.lang, sep="-")
+    locale, direction = language(target.lang).locale, language(target.lang).direction
     control = handout.control
-    direction = direction_of(target.lang)
     context = {
         "lang": target.lang,
         "direction": direction,

@@ -22,7 +22,6 @@ from .incremental import MANIFEST, CACHE, Cache, read_cache, read_json, write_ca
 # repository's handouts: layout time grows with pages, and shrink-to-fit retries
 # make briefs and standards dearer than their page counts suggest.
 FORMAT_COST = {"card": 1.0, "brief": 1.8, "standard": 2.4, "booklet": 4.0}
-SCRIPT_COST = {"zh": 1.5, "ja": 1.5, "ko": 1.5, "ar": 1.2, "fa": 1.2, "ur": 1.2, "he": 1.1}
 VARIANT_COST = {"large_print": 1.8, "print_shop": 1.2, "fillable": 1.1}
 CATALOG_FILES = ("index.html", "thumbnails")  # written anew from the merged manifest
 
@@ -39,7 +38,8 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def expected_cost(target) -> float:
-    cost = FORMAT_COST.get(target.format, 2.0) * SCRIPT_COST.get(target.lang.split("-")[0], 1.0)
+    from .languages import language  # Babel: only when shards are planned
+    cost = FORMAT_COST.get(target.format, 2.0) * language(target.lang).script.cost
     for variant, factor in VARIANT_COST.items():
         cost *= factor if getattr(target, variant, False) else 1.0
     return cost

@@ -19,7 +19,8 @@ from .files import write_atomically
 from .formats import FORMATS
 from .layout import AssetFetcher, lay_out
 from .model import FAILED, Result, Target, Text
-from .render import direction_of, make_environment, render_html
+from .languages import language
+from .render import make_environment, render_html
 
 @dataclass
 class Tools:
@@ -125,7 +126,7 @@ def expectations(target: Target, project, approval: str) -> audit.Expectations:
     literal = " ".join(map(str, strings.values.values())) + " " + " ".join(clinic_values(project.clinic))
     draft_notice = strings("draft_notice") if approval != "approved" else None
     return audit.expect(project.texts[target.key], handout.sections.get(target.format, ()),
-                        handout.safety_partials, direction_of(target.lang) == "rtl", draft_notice, literal,
+                        handout.safety_partials, language(target.lang).direction == "rtl", draft_notice, literal,
                         MAX_IMAGE_PIXELS)
 
 

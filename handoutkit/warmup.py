@@ -8,10 +8,11 @@ are not started here: each worker makes its own FontConfiguration after the fork
 """
 
 from . import checks, target  # noqa: F401 (imported for the workers)
+from .languages import FORMULAS
 
 
 def warm_up() -> None:
-    for lang in checks.FORMULAS:
+    for lang in FORMULAS:
         checks.readability("You read this. It is short. Ask us if you have questions.", lang)
 
 
