@@ -174,11 +174,21 @@ def check_markup(pages: list[str], expected: Expectations) -> list[str]:
         for token in MARKUP:
             forms = {token, token.translate(MIRROR), token[::-1], token[::-1].translate(MIRROR)} \
                 if expected.rtl else {token}
-            hit = next((squashed.find(f) for f in forms if f in squashed and f not in literal), -1)
-            if hit >= 0:
+            found = next((f for f in forms if f in squashed and f not in literal), None)
+            if found:
                 problems.append(f"audit: page {number}: markup '{token}' is printed as text, near "
-                                f"'{shorten(squashed[max(0, hit - 20):hit + 40])}' (fix the Markdown)")
+                                f"'{context(text, found, squashed)}' (fix the Markdown)")
     return problems
+
+
+def context(text: str, token: str, squashed: str) -> str:
+    """The printed words around a token, as the reader sees them (squashed if the
+    token is split over a line break)."""
+    flat = " ".join(text.split())
+    at = flat.find(token)
+    if at < 0:
+        flat, at = squashed, squashed.find(token)
+    return shorten(flat[max(0, at - 25):at + 35])
 
 
 def check_draft_notice(pages: list[str], expected: Expectations) -> list[str]:

@@ -72,8 +72,9 @@ def test_arabic_items_are_found_word_by_word_and_a_missing_one_fails():
 @pytest.mark.parametrize("printed", ["@include warning-signs", "Take **care", "See [this](https://x.org",
                                      "Risks {#risks}", "{{ clinic.phone }}", "{% if x %}"])
 def test_leaked_markup_fails(printed):
-    problems = audit(pdf_of(f"<p>{printed}</p>"), expecting()).problems
+    problems = audit(pdf_of(f"<p>Before it. {printed} After it.</p>"), expecting()).problems
     assert len(problems) == 1 and "is printed as text" in problems[0] and "page 1" in problems[0]
+    assert f"near 'Before it. {printed}" in problems[0]  # the words as printed, spaces kept
 
 
 def test_markup_the_author_wrote_as_literal_text_passes():
