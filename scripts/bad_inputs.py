@@ -106,6 +106,7 @@ CASES = [
     ("profile: logo outside its folder", {}, lambda root: clinic(root, ('logo = "logo.svg"', 'logo = "../../etc/passwd"'))),
     ("profile: logo 20,000 x 20,000 px", {}, lambda root: clinic(root, ('logo = "logo.svg"', 'logo = "logo.png"'),
                                                                  lambda f: Image.new("1", (20000, 20000)).save(f / "logo.png"))),
+    ("profile: name over its length limit", {}, lambda root: clinic(root, ('name = ', 'name = "' + "Saint " * 12 + '" #'))),
     ("profile: value that looks like code", {}, lambda root: clinic(root, ('name = ', 'name = "{{ 7*7 }} <b>x</b>" #'))),
     ("output folder cannot be written", {}, lambda root: (root / "blocked").write_text("a file") and
      ["--out", root / "blocked" / "dist"]),
