@@ -82,6 +82,7 @@ class Page:
 class Findings:
     problems: list[str] = field(default_factory=list)   # fail the target
     warnings: list[str] = field(default_factory=list)   # poor layout: fail only with --strict
+    first_page: object = None  # the first page as the audit rendered it (a PIL image): the catalog's picture
 
 
 def expect(text: Text, required_ids: tuple[str, ...], safety: tuple[str, ...], rtl: bool,
@@ -114,8 +115,10 @@ def audit(pdf: bytes, expected: Expectations) -> Findings:
         findings.problems += check_markup(texts, expected)
         findings.problems += check_draft_notice(texts, expected)
         for page in pages:
+            image, scale = render(page, color=page.number == 1)
+            findings.first_page = findings.first_page or image
             findings.problems += check_boxes(page)
-            findings.problems += check_ink(page, expected.safe_margin_mm * PT_PER_MM)
+            findings.problems += check_ink(page, image.convert("L"), scale, expected.safe_margin_mm * PT_PER_MM)
             findings.problems += check_images(page, expected.max_image_pixels)
         findings.problems += check_actions(document, pages)
         findings.warnings += check_layout(pages, expected)
@@ -236,11 +239,17 @@ def check_boxes(page: Page) -> list[str]:
     return problems
 
 
-def check_ink(page: Page, margin: float) -> list[str]:
-    """Render the page and look for ink in the band between the trimmed edge and the
-    safe margin. A pixel is 0.35 mm (0.18 mm on small pages): a hairline still shows."""
+def render(page: Page, color: bool) -> tuple:
+    """The page as pixels, and pixels per point: a pixel is 0.35 mm (0.18 mm on small
+    pages), so a hairline still shows. The first page in colour: it is also the
+    catalog's picture of the PDF, which is then not rendered a second time."""
     scale = 2 if page.page.get_width() < 300 else 1
-    image = page.page.render(scale=scale, grayscale=True, may_draw_forms=False).to_pil().convert("L")
+    image = page.page.render(scale=scale, grayscale=not color).to_pil()
+    return image.convert("RGB") if color else image.convert("L"), scale
+
+
+def check_ink(page: Page, image, scale: int, margin: float) -> list[str]:
+    """Look for ink in the band between the trimmed edge and the safe margin."""
     left, bottom, right, top = page.page.get_trimbox()
     crop = page.page.get_cropbox()  # what is rendered; a print-shop page's starts below zero
 

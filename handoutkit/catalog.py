@@ -100,13 +100,25 @@ def render_first_page(pdf: Path) -> bytes:
     document = pypdfium2.PdfDocument(pdf)
     try:
         page = document[0]
-        image = page.render(scale=THUMBNAIL_WIDTH / page.get_width()).to_pil()
-        buffer = io.BytesIO()
-        # 64 colours look the same at this size and make the file a third as big.
-        # Saved before the document is closed: the image may share PDFium's memory.
-        image.convert("RGB").quantize(colors=64).save(buffer, "PNG", optimize=True)
+        # Encoded before the document is closed: the image may share PDFium's memory.
+        return encode_thumbnail(page.render(scale=THUMBNAIL_WIDTH / page.get_width()).to_pil())
     finally:
         document.close()
+
+
+def save_thumbnail(out_dir: Path, pdf_relpath: str, first_page) -> None:
+    """The picture of a PDF just written, from the first page the audit rendered
+    (target.build_target): the PDF is not opened and rendered again."""
+    from PIL import Image
+    height = round(first_page.height * THUMBNAIL_WIDTH / first_page.width)
+    image = first_page.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
+    write_atomically(thumbnail_path(out_dir, pdf_relpath), encode_thumbnail(image))
+
+
+def encode_thumbnail(image) -> bytes:
+    """64 colours look the same at this size and make the file a third as big."""
+    buffer = io.BytesIO()
+    image.convert("RGB").quantize(colors=64).save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
 
 

@@ -127,6 +127,7 @@ def plain_text(markup: str) -> str:
     return "\n".join(blocks)
 
 
+@lru_cache(maxsize=64)  # the A4 and Letter targets of one text share a score
 def readability(text: str, lang: str) -> dict | None:
     """The readability score of the text, where textstat has a formula for the language
     (languages.FORMULAS)."""

@@ -14,6 +14,7 @@ from typing import Callable
 from weasyprint.text.fonts import FontConfiguration
 
 from . import audit, checks
+from .catalog import save_thumbnail
 from .content import MAX_IMAGE_PIXELS
 from .files import write_atomically
 from .formats import FORMATS
@@ -67,6 +68,7 @@ def build_target(target: Target, project, tools: Tools, options) -> Result:
         result.status = FAILED
     else:
         write_atomically(options.out_dir / target.relpath, layout.pdf)
+        save_thumbnail(options.out_dir, target.relpath, findings.first_page)  # after the PDF: newer than it
     result.seconds = time.perf_counter() - start
     return result
 

@@ -191,17 +191,7 @@ def build_one(worker: Worker, target):
         result = Result.failed(target, worker.project, [f"{type(error).__name__}: {error}"],
                                time.perf_counter() - start)
     write_html(result, worker)
-    write_thumbnail(result, worker)
     return result
-
-
-def write_thumbnail(result, worker: Worker) -> None:
-    """The catalog's picture of a new PDF, drawn here so the pictures are drawn on every
-    core as the PDFs are written, not one by one after the last (the catalog then finds
-    each picture newer than its PDF and keeps it)."""
-    from .catalog import make_thumbnail
-    if result.ok:
-        make_thumbnail(worker.options.out_dir, result.target.relpath)
 
 
 def write_html(result, worker: Worker) -> None:
