@@ -1,9 +1,13 @@
 """Shared fixtures: tiny projects in tmp_path for unit tests, and one real build
 of the repository's handouts (session-scoped) for the checks over every target."""
 
+import functools
+import io
 import math
+import os
 import shutil
 from collections import Counter
+from contextlib import redirect_stderr, redirect_stdout
 import subprocess
 import sys
 import textwrap
@@ -12,7 +16,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from handoutkit import PROJECT_ROOT
+from handoutkit import PROJECT_ROOT, cli
 from handoutkit.errors import ContentError
 from handoutkit.pipeline import Options, build, load_project
 
@@ -76,10 +80,39 @@ GERMAN = {
 }
 
 
+FONTS = PROJECT_ROOT / "styles" / "fonts"
+SHARED_SUFFIXES = (".ttf", ".otf")  # 35 MB of font programs; everything else is copied
+
+
+def share_or_copy(source, target) -> None:
+    """copytree's copy_function: a font program is hardlinked (no data written: the tiny
+    project shares the repository's file), any other file is copied.
+
+    Hardlinks, not symlinks: the builder's AssetFetcher resolves every path and allows only
+    files under the project's own styles/ and handouts/, so a symlink into the repository's
+    styles/fonts would be refused (and fail every @font-face). A hardlink is a real file in the
+    tiny project. Where hardlinks are impossible (tmp on another filesystem), it is copied.
+    Tests must never write into a font file in place: it would change the repository's
+    (check_shared_fonts_are_untouched fails the session if one does)."""
+    if str(source).endswith(SHARED_SUFFIXES):
+        try:
+            os.link(source, target)
+            return
+        except OSError:  # another filesystem, or links not allowed
+            pass
+    shutil.copy2(source, target)
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """A copy of a project folder whose font programs are shared, not copied."""
+    return Path(shutil.copytree(source, target, copy_function=share_or_copy))
+
+
 def write_project(root: Path, files: dict | None = None) -> Path:
-    """A tiny project: the repository's templates and styles plus the given files."""
+    """A tiny project: the repository's templates and styles plus the given files
+    (the fonts shared by hardlinks: see share_or_copy)."""
     shutil.copytree(PROJECT_ROOT / "templates", root / "templates")
-    shutil.copytree(PROJECT_ROOT / "styles", root / "styles")
+    copy_project(PROJECT_ROOT / "styles", root / "styles")
     for name, text in {**FILES, **(files or {})}.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +121,17 @@ def write_project(root: Path, files: dict | None = None) -> Path:
         else:
             path.write_text(text, encoding="utf-8")
     return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def check_shared_fonts_are_untouched():
+    """Tiny projects hardlink the repository's fonts: a test that wrote into one in place
+    would change the repository's font. Fail loudly if that ever happens."""
+    def state():
+        return {path.name: (path.stat().st_size, path.stat().st_mtime_ns) for path in sorted(FONTS.iterdir())}
+    before = state()
+    yield
+    assert state() == before, "a test changed a font file of the repository (shared by hardlink with a tiny project)"
 
 
 @pytest.fixture
@@ -109,10 +153,40 @@ def body_size(path, page=0):
     return sizes.most_common(1)[0][0]
 
 
+@functools.lru_cache(maxsize=None)
+def read_pdf(path: Path) -> PdfReader:
+    """A built PDF, parsed once for all the tests that read it (the session's builds are
+    never changed after they are made; callers only read the object)."""
+    return PdfReader(path)
+
+
+@functools.lru_cache(maxsize=None)
+def page_texts(path: Path) -> tuple[str, ...]:
+    """pypdf's extracted text of each page of a built PDF, extracted once per session:
+    several tests search the same text, and extraction is most of their time."""
+    return tuple(page.extract_text() for page in read_pdf(path).pages)
+
+
 def run_cli(*args, cwd=PROJECT_ROOT):
-    """Run `python build.py ...` as a user would."""
+    """Run `python build.py ...` as a user would, in a new process: for the end-to-end
+    runs (and those where a crash must not take the test session with it)."""
     return subprocess.run([sys.executable, str(PROJECT_ROOT / "build.py"), *map(str, args)],
                           cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def run_main(*args):
+    """The same command line, in this process: `cli.main(argv, out, err)`, the function
+    build.py calls, with its output captured. Same return shape as run_cli. It costs no
+    interpreter start and no imports, and a build reuses this process's warm forkserver
+    instead of starting and warming up its own. (No --debug: an unexpected error is its one line, as from a process.)"""
+    argv = [str(arg) for arg in args]
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):  # argparse writes to sys.stderr, then exits
+        try:
+            code = cli.main(argv, out, err)
+        except SystemExit as end:
+            code = end.code
+    return subprocess.CompletedProcess(["build.py", *argv], code, out.getvalue(), err.getvalue())
 
 
 # --- the real handouts, built once per test session ---------------------------------
@@ -138,8 +212,11 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def rebuilt(tmp_path_factory):
-    """The same targets built again by the command line, in a separate process."""
+    """The same targets built again by the command line, in a separate process. With
+    --jobs 1 that process lays out every target itself: `built` used worker processes, so
+    the two builds share no process and not even a code path (and one process, not a
+    forkserver and two workers, costs about a sixth less CPU)."""
     out = tmp_path_factory.mktemp("dist-again")
-    completed = run_cli("--out", out, "-q")
+    completed = run_cli("--out", out, "-q", "--jobs", "1")
     assert completed.returncode == 0, completed.stderr
     return out

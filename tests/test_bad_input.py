@@ -7,7 +7,7 @@ import shutil
 import pytest
 from PIL import Image
 
-from conftest import GERMAN, HANDOUT_TOML, run_cli, write_project
+from conftest import GERMAN, HANDOUT_TOML, run_main, write_project
 from handoutkit.discover import Selection
 from handoutkit.errors import ContentError
 from handoutkit.pipeline import Options, load_project
@@ -96,13 +96,13 @@ def test_missing_translation_file_is_named(tmp_path):
     ("--handout", "nope", "--handout 'nope' matches nothing (choose from: demo)"),
 ])
 def test_unknown_selection_is_bad_usage(tiny, option, value, message):
-    completed = run_cli("--root", tiny, option, value)
+    completed = run_main("--root", tiny, option, value)
     assert completed.returncode == 2 and message in completed.stderr and "Traceback" not in completed.stderr
 
 
 def test_values_that_look_like_code_print_literally(tiny, tmp_path):
     (tiny / "handouts/demo/en/meta.toml").write_text('title = "{{ 7*7 }} <b>x</b> </style>"\n')
-    completed = run_cli("--root", tiny, "--out", tmp_path / "out", "--format", "brief", "--paper", "a4", "--html")
+    completed = run_main("--root", tiny, "--out", tmp_path / "out", "--format", "brief", "--paper", "a4", "--html")
     assert completed.returncode == 0, completed.stderr
     html = (tmp_path / "out/demo/en/demo-brief-a4.html").read_text()
     assert "<title>{{ 7*7 }} &lt;b&gt;x&lt;/b&gt; &lt;/style&gt;</title>" in html
@@ -143,10 +143,10 @@ def blocked_paths(root, **options):
 
 def test_a_bad_translation_fails_only_its_targets_and_is_built_once_fixed(bilingual, tmp_path):
     out, brief = tmp_path / "out", bilingual / "handouts/demo/de/brief.md"
-    assert run_cli("--root", bilingual, "--out", out, "--lang", "de", "--format", "brief").returncode == 0
+    assert run_main("--root", bilingual, "--out", out, "--lang", "de", "--format", "brief").returncode == 0
     good = {path: (out / path).read_bytes() for path in DE_BRIEFS}
     brief.write_text(GERMAN_BRIEF.replace("IMAGE", " ![Ein Bild](handouts/demo/de/none.png)"))
-    completed = run_cli("--root", bilingual, "--out", out)
+    completed = run_main("--root", bilingual, "--out", out)
     assert completed.returncode == 1 and "Traceback" not in completed.stderr
     problem = "de/brief.md:4: image 'handouts/demo/de/none.png' does not exist"
     assert completed.stderr.count("de/brief.md:4") == 1, completed.stderr  # once, not once per paper
@@ -160,9 +160,9 @@ def test_a_bad_translation_fails_only_its_targets_and_is_built_once_fixed(biling
     assert set(failed) == DE_BRIEFS and all(problem in line for p in failed.values() for line in p)
     assert entries == EN | {DE_CARD} | DE_BRIEFS  # the failed ones keep their last good entries
     # Not recorded as up to date: unchanged, it fails again; fixed, it is built.
-    assert run_cli("--root", bilingual, "--out", out).returncode == 1
+    assert run_main("--root", bilingual, "--out", out).returncode == 1
     brief.write_text(GERMAN_BRIEF.replace("IMAGE", " Kurz."))
-    fixed = run_cli("--root", bilingual, "--out", out)
+    fixed = run_main("--root", bilingual, "--out", out)
     assert fixed.returncode == 0, fixed.stderr
     assert "2 built, 0 failed, 4 up to date" in fixed.stdout
     assert manifest_of(out) == (EN | {DE_CARD} | DE_BRIEFS, {})
@@ -171,7 +171,7 @@ def test_a_bad_translation_fails_only_its_targets_and_is_built_once_fixed(biling
 
 def test_a_template_syntax_error_still_stops_everything(bilingual, tmp_path):
     (bilingual / "templates/brief.html").write_text('{% extends "base.html" %}\n{% block header %}{{ oops }\n')
-    completed = run_cli("--root", bilingual, "--out", tmp_path / "out")
+    completed = run_main("--root", bilingual, "--out", tmp_path / "out")
     assert completed.returncode == 1
     assert completed.stderr.count("templates/brief.html:2: template syntax error") == 1, completed.stderr
     assert "1 problem(s) in the content; nothing was built." in completed.stderr
@@ -180,7 +180,7 @@ def test_a_template_syntax_error_still_stops_everything(bilingual, tmp_path):
 
 def test_malformed_meta_toml_blocks_only_its_language(bilingual, tmp_path):
     (bilingual / "handouts/demo/de/meta.toml").write_text('title = "Demo-Merkblatt\n')
-    completed = run_cli("--root", bilingual, "--out", tmp_path / "out", "--json")
+    completed = run_main("--root", bilingual, "--out", tmp_path / "out", "--json")
     assert completed.returncode == 1 and "Traceback" not in completed.stderr
     assert completed.stderr.count("de/meta.toml:1: TOML syntax error") == 1, completed.stderr
     summary = json.loads(completed.stdout)
@@ -194,7 +194,7 @@ def test_malformed_meta_toml_blocks_only_its_language(bilingual, tmp_path):
 def test_check_still_reports_every_problem(bilingual):
     (bilingual / "handouts/demo/de/brief.md").write_text(GERMAN_BRIEF.replace("IMAGE", " ![Ein Bild](x.png)"))
     (bilingual / "templates/strings/de.toml").write_text("footer = 1\n")
-    completed = run_cli("--root", bilingual, "--check")
+    completed = run_main("--root", bilingual, "--check")
     assert completed.returncode == 1
     assert "de/brief.md:4: image 'x.png'" in completed.stderr and "strings/de.toml" in completed.stderr
 
@@ -248,6 +248,6 @@ def test_a_build_whose_every_target_is_blocked_raises(bilingual):
 def test_a_bad_source_language_is_named_not_a_crash(tmp_path, value, message):
     """Found by Hypothesis: an empty source_lang used to end in a TypeError."""
     root = write_project(tmp_path / "p", {"handouts/demo/handout.toml": HANDOUT_TOML.replace('"en"', value, 1)})
-    completed = run_cli("--root", root, "--out", tmp_path / "out")
+    completed = run_main("--root", root, "--out", tmp_path / "out")
     assert completed.returncode == 1 and "Traceback" not in completed.stderr
     assert message in completed.stderr

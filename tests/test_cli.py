@@ -1,9 +1,10 @@
-"""End-to-end runs of `python build.py` as a user would type it."""
+"""End-to-end runs of `python build.py` as a user would type it (in a new process; one
+test runs the same command line in-process, through cli.main)."""
 
 import json
 import subprocess
 
-from conftest import REPO_TARGETS, run_cli, write_project
+from conftest import REPO_TARGETS, run_cli, run_main, write_project
 
 
 def test_list_prints_every_target():
@@ -34,11 +35,11 @@ def test_bad_content_gives_one_line_errors_and_builds_only_the_other_targets(tmp
 
 def test_a_failed_target_keeps_the_last_good_pdf_and_others_still_build(tiny, tmp_path):
     out = tmp_path / "out"
-    assert run_cli("--root", tiny, "--out", out).returncode == 0
+    assert run_main("--root", tiny, "--out", out).returncode == 0
     good = (out / "demo/en/demo-brief-a4.pdf").read_bytes()
     (tiny / "styles/brief.css").write_text("p { colour: red; }\n")  # WeasyPrint ignores it with a warning
     (tiny / "handouts/demo/en/partials/warning-signs.md").write_text("- Fever\n- Trouble breathing now\n")
-    completed = run_cli("--root", tiny, "--out", out)
+    completed = run_main("--root", tiny, "--out", out)
     assert completed.returncode == 1
     assert "FAIL  demo/en/demo-brief-a4.pdf: WeasyPrint: Ignored `colour: red`" in completed.stderr
     assert "1 built, 2 failed" in completed.stdout

@@ -14,7 +14,7 @@ import segno
 import zxingcpp
 from pypdf import PdfReader
 
-from conftest import body_size, run_cli, write_project
+from conftest import body_size, run_main, write_project
 from handoutkit import PROJECT_ROOT
 from handoutkit.clinics import load_clinic
 from handoutkit.discover import Selection
@@ -165,7 +165,7 @@ def test_print_shop_has_bleed_trim_and_is_reproducible(tiny, tmp_path):
 
 
 def test_release_refuses_drafts(tiny):
-    completed = run_cli("--root", tiny, "--release")
+    completed = run_main("--root", tiny, "--release")
     assert completed.returncode == 1
     assert "demo is a draft: --release refuses it" in completed.stderr
 

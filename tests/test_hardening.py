@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from conftest import run_cli, write_project
+from conftest import run_main, write_project
 from handoutkit.discover import Selection
 from handoutkit.pipeline import Options, build
 
@@ -75,7 +75,7 @@ def test_symlink_out_of_the_assets_is_refused(tmp_path):
 def test_output_folder_that_cannot_be_written(tiny, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    completed = run_cli("--root", tiny, "--out", blocker / "dist")
+    completed = run_main("--root", tiny, "--out", blocker / "dist")
     assert completed.returncode == 2
     assert "error: cannot write to the output folder" in completed.stderr and "Traceback" not in completed.stderr
 

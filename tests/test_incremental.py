@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from conftest import GERMAN, write_project
+from conftest import GERMAN, copy_project, write_project
 from handoutkit import incremental
 from handoutkit.pipeline import Options, build
 
@@ -50,7 +50,7 @@ def first_build(tmp_path_factory):
 @pytest.fixture
 def project(first_build, tmp_path):
     """A copy of the built project (output included: dist/ sits inside it)."""
-    return shutil.copytree(first_build, tmp_path / "copy", copy_function=shutil.copy2)
+    return copy_project(first_build, tmp_path / "copy")  # the fonts shared, not copied
 
 
 def english(results) -> set[str]:

@@ -6,9 +6,8 @@ import shutil
 import unicodedata
 
 import pytest
-from pypdf import PdfReader
 
-from conftest import GERMAN as GERMAN_CARD, REPO_TARGETS, run_cli, write_project
+from conftest import GERMAN as GERMAN_CARD, REPO_TARGETS, page_texts, run_main, write_project
 from handoutkit import PROJECT_ROOT
 from handoutkit.checks import list_fonts
 from handoutkit.discover import Selection
@@ -28,7 +27,7 @@ def bilingual(tmp_path):
     """The tiny project with a German translation, marked up to date."""
     root = write_project(tmp_path / "project", GERMAN)
     shutil.copy(root / "templates/strings/en.toml", root / "templates/strings/de.toml")
-    assert run_cli("--root", root, "--mark-translated", "de").returncode == 0
+    assert run_main("--root", root, "--mark-translated", "de").returncode == 0
     return root
 
 
@@ -39,7 +38,7 @@ def problems_of(root):
 
 
 def test_marked_translation_is_fresh(bilingual):
-    completed = run_cli("--root", bilingual, "--check")
+    completed = run_main("--root", bilingual, "--check")
     assert completed.returncode == 0, completed.stderr
     assert "0 stale translation(s)" in completed.stdout
 
@@ -47,10 +46,10 @@ def test_marked_translation_is_fresh(bilingual):
 def test_changing_the_source_brief_makes_only_the_brief_stale(bilingual):
     brief = bilingual / "handouts/demo/en/brief.md"
     brief.write_text(brief.read_text().replace("It is short.", "It is very short."))
-    completed = run_cli("--root", bilingual, "--check")
+    completed = run_main("--root", bilingual, "--check")
     assert completed.returncode == 0
     assert re.findall(r"^stale: (\S+)", completed.stdout, re.M) == ["demo/de/brief.md"]
-    assert run_cli("--root", bilingual, "--check", "--strict").returncode == 1
+    assert run_main("--root", bilingual, "--check", "--strict").returncode == 1
 
 
 def test_changing_a_partial_makes_every_format_using_it_stale(bilingual):
@@ -142,7 +141,7 @@ def test_text_is_in_the_right_script_and_logical_order(built, target):
     out, results = built
     if not results[target].ok:
         pytest.fail("; ".join(results[target].problems))
-    text = "".join(page.extract_text() for page in PdfReader(out / target.relpath).pages)
+    text = "".join(page_texts(out / target.relpath))  # pypdf's text, extracted once per session
     letters = [c for c in text if c.isalpha()]
     share = sum(SCRIPT_OF[target.lang] in unicodedata.name(c, "") for c in letters) / len(letters)
     assert share > 0.6, f"only {share:.0%} of the letters are {SCRIPT_OF[target.lang]}"

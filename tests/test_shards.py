@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from conftest import run_cli, write_project
+from conftest import run_main, write_project
 from handoutkit.formats import FORMATS
 from handoutkit.model import Target
 from handoutkit.pipeline import Options, build
@@ -66,7 +66,7 @@ def test_sharded_builds_merge_into_the_manifest_of_an_unsharded_build(bilingual,
     for k in (1, 2):
         shard = build(Options(bilingual, tmp_path / f"shard{k}", jobs=1, shard=(k, 2)))
         assert 0 < len(shard) < 6
-    completed = run_cli("merge", tmp_path / "shard1", tmp_path / "shard2", "--out", tmp_path / "merged",
+    completed = run_main("merge", tmp_path / "shard1", tmp_path / "shard2", "--out", tmp_path / "merged",
                         "--root", bilingual)
     assert completed.returncode == 0, completed.stderr
     assert "merged 2 shards: 6 PDFs, 0 failed" in completed.stdout
@@ -79,18 +79,18 @@ def test_sharded_builds_merge_into_the_manifest_of_an_unsharded_build(bilingual,
 
 
 def test_list_shows_a_shard(bilingual):
-    everything = run_cli("--root", bilingual, "--list").stdout.split()
-    halves = [run_cli("--root", bilingual, "--list", "--shard", f"{k}/2").stdout.split() for k in (1, 2)]
+    everything = run_main("--root", bilingual, "--list").stdout.split()
+    halves = [run_main("--root", bilingual, "--list", "--shard", f"{k}/2").stdout.split() for k in (1, 2)]
     assert sorted(halves[0] + halves[1]) == sorted(everything) and not set(halves[0]) & set(halves[1])
 
 
 def test_merge_refuses_a_folder_that_is_not_a_build_and_shards_that_disagree(tmp_path):
-    assert run_cli("merge", tmp_path).returncode == 2
+    assert run_main("merge", tmp_path).returncode == 2
     for name, digest in (("a", "1" * 64), ("b", "2" * 64)):
         (tmp_path / name / "h/en").mkdir(parents=True)
         (tmp_path / name / "h/en/x.pdf").write_bytes(b"%PDF-" + name.encode())
         manifest = {"targets": [{"path": "h/en/x.pdf", "sha256": digest}], "failed": []}
         (tmp_path / name / "manifest.json").write_text(json.dumps(manifest))
-    completed = run_cli("merge", tmp_path / "a", tmp_path / "b", "--out", tmp_path / "out")
+    completed = run_main("merge", tmp_path / "a", tmp_path / "b", "--out", tmp_path / "out")
     assert completed.returncode == 1
     assert "h/en/x.pdf differs between shards" in completed.stderr

@@ -8,9 +8,8 @@ import re
 import subprocess
 
 import pytest
-from pypdf import PdfReader
 
-from conftest import REPO_TARGETS, body_size
+from conftest import REPO_TARGETS, body_size, page_texts, read_pdf
 from handoutkit import PROJECT_ROOT
 from handoutkit.checks import shipped_font_names, check_fonts
 from handoutkit.formats import FORMATS
@@ -45,8 +44,8 @@ def squash(text):
 
 
 def extract(path):
-    """The text of a PDF in logical order, as pypdf reads it."""
-    return "".join(page.extract_text() for page in PdfReader(path).pages)
+    """The text of a PDF in logical order, as pypdf reads it (extracted once: page_texts)."""
+    return "".join(page_texts(path))
 
 
 def test_repo_content_is_valid():
@@ -61,7 +60,7 @@ def test_english_targets_are_planned():
 
 @targets
 def test_opens_and_keeps_the_page_limit(built, target):
-    reader = PdfReader(pdf_of(built, target))
+    reader = read_pdf(pdf_of(built, target))
     assert 1 <= len(reader.pages) <= FORMATS[target.format].max_pages
     if target.format == "card":
         assert len(reader.pages) == 2  # front and back
@@ -70,7 +69,7 @@ def test_opens_and_keeps_the_page_limit(built, target):
 @targets
 def test_every_page_has_the_exact_paper_size(built, target):
     width, height = PAGE_SIZES[target.paper]
-    for page in PdfReader(pdf_of(built, target)).pages:
+    for page in read_pdf(pdf_of(built, target)).pages:
         assert float(page.mediabox.width) == pytest.approx(width, abs=0.01)
         assert float(page.mediabox.height) == pytest.approx(height, abs=0.01)
     info = tool("pdfinfo", str(pdf_of(built, target)))
@@ -92,7 +91,7 @@ def test_fonts_are_embedded_and_only_the_shipped_ones(built, target):
 
 @targets
 def test_title_and_language_are_set(built, target, project):
-    reader = PdfReader(pdf_of(built, target))
+    reader = read_pdf(pdf_of(built, target))
     assert reader.metadata.title == project.texts[target.key].title
     assert reader.trailer["/Root"]["/Lang"] == target.lang
 
@@ -124,8 +123,8 @@ def test_text_has_sections_and_warning_signs(built, target, project):
 def test_every_page_of_a_draft_says_so(built, target, project):
     assert project.handouts[target.handout].control.status == "draft"
     notice = project.strings[target.lang]("draft_notice")
-    for page in PdfReader(pdf_of(built, target)).pages:
-        assert found(notice, squash(page.extract_text()), target.lang), notice
+    for text in page_texts(pdf_of(built, target)):  # one per page
+        assert found(notice, squash(text), target.lang), notice
 
 
 @targets
@@ -140,7 +139,7 @@ def test_body_text_size(built, target):
 
 @targets
 def test_pdf_ua_markers(built, target):
-    root = PdfReader(pdf_of(built, target)).trailer["/Root"]
+    root = read_pdf(pdf_of(built, target)).trailer["/Root"]
     assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
     assert root["/ViewerPreferences"]["/DisplayDocTitle"]
     assert b'pdfuaid:part="1"' in root["/Metadata"].get_object().get_data()
@@ -166,7 +165,7 @@ def test_manifest_describes_the_file(built, target):
     data = (out / target.relpath).read_bytes()
     assert entry["bytes"] == len(data)
     assert entry["sha256"] == hashlib.sha256(data).hexdigest()
-    assert entry["pages"] == len(PdfReader(out / target.relpath).pages)
+    assert entry["pages"] == len(read_pdf(out / target.relpath).pages)
     assert (entry["handout"], entry["lang"], entry["format"], entry["paper"]) == (
         target.handout, target.lang, target.format, target.paper)
     assert entry["status"] in ("draft", "approved")

@@ -10,7 +10,7 @@ import time
 import pytest
 from pypdf import PdfReader
 
-from conftest import run_cli
+from conftest import run_cli, run_main
 from handoutkit import batch, workers
 from handoutkit.discover import Selection
 from handoutkit.layout import collect_weasyprint_log
@@ -96,7 +96,7 @@ def test_json_summary_parses(tiny, tmp_path):
     assert first["targets"][0] | {"seconds": 0} == {
         "path": CARD, "status": "built", "seconds": 0, "pages": 2, "problems": [],
         "bytes": (out / CARD).stat().st_size, "sha256": first["targets"][0]["sha256"]}
-    again = json.loads(run_cli("--root", tiny, "--out", out, "--json", "--format", "card").stdout)
+    again = json.loads(run_main("--root", tiny, "--out", out, "--json", "--format", "card").stdout)
     assert (again["built"], again["up_to_date"], again["targets"][0]["status"]) == (0, 1, "up-to-date")
 
 
