@@ -16,6 +16,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+# The body sizes remembered across builds (handoutkit/fitcache.py) live in a folder of
+# this test run's own, inherited by the builds it starts: never the user's cache.
+os.environ["HANDOUTKIT_CACHE"] = __import__("tempfile").mkdtemp(prefix="handoutkit-fit-")
+
 from handoutkit import PROJECT_ROOT, cli
 from handoutkit.errors import ContentError
 from handoutkit.pipeline import Options, build, load_project

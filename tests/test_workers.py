@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import run_cli, run_main
-from handoutkit import batch, workers
+from handoutkit import pipeline, workers
 from handoutkit.discover import Selection
 from handoutkit.layout import collect_weasyprint_log
 from handoutkit.pipeline import Options, build
@@ -64,7 +64,7 @@ def test_a_target_past_the_time_limit_fails_alone_and_keeps_its_last_good_pdf(ti
 def test_workers_are_replaced_after_their_share_of_tasks_and_report_their_memory(tiny, monkeypatch):
     monkeypatch.setattr(workers, "MAX_TASKS_PER_WORKER", 1)  # a fresh worker for every task
     stats = BatchStats()
-    results = batch.run(Options(tiny, tiny / "out", jobs=2), stats=stats)
+    results = pipeline.build(Options(tiny, tiny / "out", jobs=2), stats=stats)
     assert [r.target.relpath for r in results] == [CARD, BRIEF_A4, BRIEF_LETTER]  # plan order
     assert all(r.ok for r in results)
     assert stats.jobs == 2 and len(stats.samples) == 3
@@ -94,19 +94,18 @@ def test_json_summary_parses(tiny, tmp_path):
     first = json.loads(run_cli("--root", tiny, "--out", out, "--json", "--jobs", "1", "--format", "card").stdout)
     assert (first["built"], first["up_to_date"], first["failed"]) == (1, 0, 0)
     assert first["targets"][0] | {"seconds": 0} == {
-        "path": CARD, "status": "built", "seconds": 0, "pages": 2, "problems": [],
+        "path": CARD, "status": "built", "seconds": 0, "pages": 2, "problems": [], "layouts": 1,
         "bytes": (out / CARD).stat().st_size, "sha256": first["targets"][0]["sha256"]}
     again = json.loads(run_main("--root", tiny, "--out", out, "--json", "--format", "card").stdout)
     assert (again["built"], again["up_to_date"], again["targets"][0]["status"]) == (0, 1, "up-to-date")
 
 
 def test_a_missing_font_subsetter_is_said_once_and_its_per_pdf_warning_is_dropped(tiny, monkeypatch):
-    monkeypatch.setattr(batch, "subsetter_available", lambda: False)
-    monkeypatch.setattr(workers, "subsetter_available", lambda: False)
+    monkeypatch.setattr(workers, "subsetter_available", lambda: False)  # pipeline.build asks workers
     notices = []
     card = Selection(formats=("card",))
-    results = batch.run(Options(tiny, tiny / "out", card, jobs=1), on_notice=notices.append)
-    assert notices == [workers.SUBSETTER_NOTICE] and all(r.ok for r in results)
+    results = pipeline.build(Options(tiny, tiny / "out", card, jobs=1), on_notice=notices.append)
+    assert notices == [pipeline.SUBSETTER_NOTICE] and all(r.ok for r in results)
     with collect_weasyprint_log() as messages:
         logging.getLogger("weasyprint").warning('Using fontTools instead of HarfBuzz-Subset for font "%s"', "X")
     assert messages == []
