@@ -94,8 +94,10 @@ def test_profile_values_are_printed(clinic_build, name):
     for value in ("Riverside University Hospital", "+1 555-0199"):
         assert value in text
     if "brief" in name:
-        for value in ("+1 555-0100", "Emergency 911", "https://example.org/lupus-car-t"):
+        for value in ("+1 555-0100", "Emergency 911"):
             assert value in text
+        # A web address may wrap after its "//" (and the extractor then adds a space).
+        assert "https://example.org/lupus-car-t" in "".join(text.split())
 
 
 def test_qr_code_decodes_to_the_profile_url(clinic_build):
