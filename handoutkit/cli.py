@@ -84,7 +84,7 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
     if argv[:1] == ["serve"]:
         from .serve import main as serve_main
         return serve_main(argv[1:])
-    from .project import Options, load_project  # later imports: keep --help and --check fast
+    from .options import Options  # later imports: keep --help fast, and a no-op build light
 
     args = parse_args(argv)
     selection = Selection(*(tuple(v) for v in (args.handout, args.lang, args.format, args.paper)))
@@ -97,6 +97,7 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
         if args.mark_translated:
             return mark(options, args.mark_translated, out)
         if args.list:
+            from .project import load_project
             from .shards import select_shard
             for target in select_shard(load_project(options).targets, options.shard):
                 print(target.relpath, file=out)

@@ -12,7 +12,7 @@ import sys
 
 from . import fitcache, incremental
 from .model import BLOCKED, Result
-from .project import Options, Project, load_project  # noqa: F401 (the build's first stage, for callers)
+from .options import Options
 from .shards import select_shard
 
 
@@ -35,6 +35,7 @@ def build(options: Options, on_result=lambda result: None,
     if options.jobs != 1 and survey.stale != 1:
         start_forkserver()  # workers will be needed: warm them up while the content loads
     # 1-2. Discover the targets; load and validate everything they need.
+    from .project import load_project  # Jinja, Markdown, Babel: not for a no-op
     project = load_project(options, partial=True)
     targets = select_shard(project.targets, options.shard)
     # 3. Plan: what is up to date, what a content problem blocks, what to build.
@@ -58,7 +59,7 @@ SUBSETTER_NOTICE = ("WeasyPrint subsets fonts with fontTools: libharfbuzz-subset
                     "(scripts/setup.sh does).")
 
 
-def block(targets: list, project: Project, on_problem, on_result) -> list[Result]:
+def block(targets: list, project, on_problem, on_result) -> list[Result]:
     """Report each problem that stops these targets once, then each target as blocked
     (for the manifest and --json). They never reach a worker: their texts may not
     have loaded."""

@@ -22,7 +22,8 @@ os.environ["HANDOUTKIT_CACHE"] = __import__("tempfile").mkdtemp(prefix="handoutk
 
 from handoutkit import PROJECT_ROOT, cli
 from handoutkit.errors import ContentError
-from handoutkit.pipeline import Options, build, load_project
+from handoutkit.pipeline import Options, build
+from handoutkit.project import load_project
 
 HANDOUT_TOML = """\
 id = "demo"

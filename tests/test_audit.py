@@ -13,7 +13,7 @@ from handoutkit import PROJECT_ROOT
 from handoutkit.audit import Expectations, Required, audit, squash
 from handoutkit.errors import ContentError
 from handoutkit.layout import AssetFetcher, lay_out
-from handoutkit.pipeline import Options, load_project
+from handoutkit.project import Options, load_project
 
 FONTS = FontConfiguration()
 

@@ -10,7 +10,7 @@ from PIL import Image
 from conftest import GERMAN, HANDOUT_TOML, run_main, write_project
 from handoutkit.discover import Selection
 from handoutkit.errors import ContentError
-from handoutkit.pipeline import Options, load_project
+from handoutkit.project import Options, load_project
 
 BRIEF = "Intro.\n\n## About this {#about}\nText. IMAGE\n\n## When to call {#when-to-call}\n@include warning-signs\n"
 

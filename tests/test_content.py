@@ -5,7 +5,7 @@ import pytest
 from conftest import HANDOUT_TOML, write_project
 from handoutkit.content import format_sources, load_handout, load_text, to_html
 from handoutkit.errors import ContentError
-from handoutkit.pipeline import Options, load_project
+from handoutkit.project import Options, load_project
 
 
 def problems_of(root):

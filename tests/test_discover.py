@@ -4,7 +4,7 @@ import pytest
 
 from handoutkit.discover import Selection
 from handoutkit.errors import ContentError
-from handoutkit.pipeline import Options, load_project
+from handoutkit.project import Options, load_project
 
 
 def relpaths(root, **selection):

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import write_project
 from handoutkit.clinics import load_clinic
 from handoutkit.errors import ContentError
-from handoutkit.pipeline import Options, load_project
+from handoutkit.project import Options, load_project
 from handoutkit.render import make_environment, render_html
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -12,7 +12,8 @@ from handoutkit import PROJECT_ROOT
 from handoutkit.checks import list_fonts
 from handoutkit.discover import Selection
 from handoutkit.errors import ContentError
-from handoutkit.pipeline import Options, build, load_project
+from handoutkit.pipeline import Options, build
+from handoutkit.project import load_project
 from handoutkit.render import isolate_ltr
 
 GERMAN = {

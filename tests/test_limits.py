@@ -11,7 +11,7 @@ from conftest import run_cli, write_project
 from handoutkit import target as target_module
 from handoutkit import workers
 from handoutkit.errors import ContentError
-from handoutkit.pipeline import Options, load_project
+from handoutkit.project import Options, load_project
 from handoutkit.workers import make_worker
 
 WHEN = "\n## When to call {#when-to-call}\n@include warning-signs\n"

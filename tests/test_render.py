@@ -6,7 +6,7 @@ import pytest
 from jinja2 import UndefinedError
 
 from handoutkit.model import Target
-from handoutkit.pipeline import Options, load_project
+from handoutkit.project import Options, load_project
 from handoutkit.render import MissingString, Strings, make_environment, page_label, render_html
 
 

@@ -13,7 +13,7 @@ from conftest import REPO_TARGETS, body_size, page_texts, read_pdf
 from handoutkit import PROJECT_ROOT
 from handoutkit.checks import shipped_font_names, check_fonts
 from handoutkit.formats import FORMATS
-from handoutkit.pipeline import Options, load_project
+from handoutkit.project import Options, load_project
 
 # Page sizes in PostScript points, from ISO 216, ANSI and ISO/IEC 7810 ID-1.
 PAGE_SIZES = {"a4": (595.28, 841.89), "letter": (612.0, 792.0), "card": (242.65, 153.07)}
