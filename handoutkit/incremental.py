@@ -141,7 +141,7 @@ def text_files(folder: Path, lang: str, text) -> list[Path]:
 # --- everything else a PDF depends on ------------------------------------------------
 
 def output_options(options) -> dict:
-    """The options that change a target's PDF (project.Options says which); a file is
+    """The options that change a target's PDF (options.Options says which); a file is
     recorded by its content."""
     return {name: describe_value(value) for name, value in options.values("output").items()}
 
