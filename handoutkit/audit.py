@@ -21,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from html import unescape
 
+from .checks import plain, text_blocks
 from .model import Text
 
 SAFE_MARGIN_MM = {"card": 2.0}  # ink this close to the trimmed edge may be cut off
@@ -31,7 +32,6 @@ INK_TABLE = [255 if level < INK else 0 for level in range(256)]
 MARKUP = ("@include", "@sources", "{#", "](", "**", "{{", "{%")
 ALLOWED_SCHEMES = ("https:", "http:", "mailto:", "tel:")
 FEW_LINES = 3  # a last page with this many lines or fewer is a poor layout
-BLOCK_RE = re.compile(r"<(p|li|dt|dd|td|th)\b[^>]*>(.*?)</\1>", re.S)
 HEADING_RE = re.compile(r"<(h[1-6])\b[^>]*>(.*?)</\1>", re.S)
 LEADS_RE = re.compile(r"<(h[1-6]|dt)\b[^>]*>(.*?)</\1>", re.S)
 CODE_RE = re.compile(r"<code\b[^>]*>(.*?)</code>", re.S)
@@ -86,14 +86,16 @@ class Findings:
 
 
 def expect(text: Text, required_ids: tuple[str, ...], safety: tuple[str, ...], rtl: bool,
-           draft_notice: str | None, literal: str, max_image_pixels: int) -> Expectations:
+           draft_notice: str | None, literal: str, max_image_pixels: int,
+           contacts: tuple[Required, ...] = ()) -> Expectations:
     """The expectations of one target: its required headings, every paragraph and list
-    item of its safety partials, and the draft notice if it is a draft."""
+    item of its safety partials, the care team's numbers (`contacts`), and the draft
+    notice if it is a draft."""
     from .content import to_html
     required = [Required(f"heading of section '{s.id}'", heading_of(s.html))
-                for s in text.sections if s.id in required_ids]
+                for s in text.sections if s.id in required_ids] + list(contacts)
     for name in (n for n in safety if n in text.partials):
-        required += [Required(f"{name} item", block) for block in blocks_of(to_html(text.partials[name]))]
+        required += [Required(f"{name} item", block) for block in text_blocks(to_html(text.partials[name]))]
     # Headings, and the terms of definition lists: each belongs with the text after it.
     headings = [plain(h) for s in text.sections for _, h in LEADS_RE.findall(str(s.html))]
     code = " ".join(CODE_RE.findall(str(text.intro) + "".join(str(s.html) for s in text.sections)))
@@ -209,18 +211,10 @@ def shorten(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def plain(markup: str) -> str:
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", markup)).split())
-
-
 def heading_of(section_html) -> str:
     match = HEADING_RE.search(str(section_html))
     return plain(match[2]) if match else ""
 
-
-def blocks_of(markup) -> list[str]:
-    """The text of each paragraph, list item and definition (innermost first in nesting)."""
-    return [text for _, inner in BLOCK_RE.findall(str(markup)) if (text := plain(inner))]
 
 
 # --- geometry: nothing drawn where the trimmer or the printer may cut it ----------------

@@ -119,12 +119,17 @@ def plain_text(markup: str) -> str:
     Readability formulas count sentences by their final punctuation; a list item
     or heading without a full stop would otherwise run into the next one.
     """
-    blocks = []
-    for _, inner in BLOCK_RE.findall(markup):
-        text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", inner)).split())
-        if text:
-            blocks.append(text if text[-1] in ".!?:" else text + ".")
-    return "\n".join(blocks)
+    return "\n".join(text if text[-1] in ".!?:" else text + "." for text in text_blocks(markup))
+
+
+def text_blocks(markup: str) -> list[str]:
+    """The text of each paragraph, list item, heading, definition and table cell of
+    some HTML (innermost first where they nest), tags removed, white space collapsed."""
+    return [text for _, inner in BLOCK_RE.findall(str(markup)) if (text := plain(inner))]
+
+
+def plain(markup: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", str(markup))).split())
 
 
 @lru_cache(maxsize=64)  # the A4 and Letter targets of one text share a score

@@ -95,15 +95,15 @@ def digest_of(data) -> str:
 
 # --- what every target depends on ------------------------------------------------------
 
-def shared_files(root: Path, option_files: list[Path]) -> list[Path]:
-    """Files every target depends on: templates, styles, fonts, images, the builder's
-    code, and the files an option brings (a clinic profile and its logo, as the loaded
-    Clinic lists them). Listed anew each run, so an added file counts."""
+def shared_files(root: Path) -> list[Path]:
+    """Files every target depends on: templates, styles, fonts, images and the builder's
+    code (Inputs adds the files an option brings: a clinic profile and its logo, as the
+    loaded Clinic lists them). Listed anew each run, so an added file counts."""
     files = [p for d in SHARED_DIRS for p in walk(root / d)
              if not is_strings(p, root) and label(p, root) not in CATALOG_FILES]
     files += [p for p in walk(root / "handouts") if p.suffix not in TEXT_SUFFIXES]
     files += sorted(p for p in Path(__file__).parent.glob("*.py") if p.name not in NOT_BUILDER)
-    return files + list(option_files)
+    return files
 
 
 def walk(folder: Path) -> list[Path]:
@@ -208,11 +208,11 @@ class Inputs:
     overdue: dict = field(default_factory=dict)  # handout id -> overdue today?
 
     def __post_init__(self):
-        files = [(label(p, self.root), self.hashes.digest(p)) for p in shared_files(self.root, self.option_files)]
+        # Not the clinic, not the options, in the fit: contact blocks and form fields have
+        # one size, filled or blank (templates/contact.html), so they cannot change it.
+        fit_files = [(label(p, self.root), self.hashes.digest(p)) for p in shared_files(self.root)]
+        files = fit_files + [(label(p, self.root), self.hashes.digest(p)) for p in self.option_files]
         self.shared = digest_of({"files": files, "options": output_options(self.options), "builder": builder_version()})
-        # Not the clinic, not the options: contact blocks and form fields have one size,
-        # filled or blank (templates/contact.html), so they cannot change the fit.
-        fit_files = files[:len(files) - len(self.option_files)]
         self.fit_shared = digest_of({"files": fit_files, "builder": builder_version()})
 
     def key(self, target: Target, files: list[Path]) -> str:
