@@ -129,7 +129,26 @@ def expectations(target: Target, project, approval: str) -> audit.Expectations:
     draft_notice = strings("draft_notice") if approval != "approved" else None
     return audit.expect(project.texts[target.key], handout.sections.get(target.format, ()),
                         handout.safety_partials, language(target.lang).direction == "rtl", draft_notice, literal,
-                        MAX_IMAGE_PIXELS)
+                        MAX_IMAGE_PIXELS, contacts(target, project, strings))
+
+
+def contacts(target: Target, project, strings) -> tuple[audit.Required, ...]:
+    """Whom to call must be printed: the card's 24-hour number, and on any other format
+    that carries safety text the contact block (the clinic's three numbers, or its
+    heading over the blanks). The templates place the block in the section with the id
+    `when-to-call`; a handout whose sections are named otherwise would lose it without
+    a word."""
+    clinic, text = project.clinic, project.texts[target.key]
+    if target.format == "card":
+        return (audit.Required("the clinic's 24-hour number", clinic.phone_after_hours),) if clinic else ()
+    safety = set(project.handouts[target.handout].safety_partials) & set(text.partials)
+    if not safety and "when-to-call" not in (s.id for s in text.sections):
+        return ()
+    where = "(the contact block goes in the section with the id when-to-call)"
+    if clinic is None:
+        return (audit.Required(f"the contact block {where}", strings("contact_heading")),)
+    return tuple(audit.Required(f"the clinic's {key} number {where}", getattr(clinic, key))
+                 for key in ("phone", "phone_after_hours", "emergency"))
 
 
 def clinic_values(clinic) -> list[str]:

@@ -13,6 +13,8 @@ from handoutkit import PROJECT_ROOT
 from handoutkit.audit import Expectations, Required, audit, squash
 from handoutkit.errors import ContentError
 from handoutkit.layout import AssetFetcher, lay_out
+from handoutkit.discover import Selection
+from handoutkit.pipeline import build
 from handoutkit.project import Options, load_project
 
 FONTS = FontConfiguration()
@@ -223,6 +225,20 @@ def test_unclosed_bold_fails_the_target_and_keeps_the_last_good_pdf(tiny, tmp_pa
     assert completed.returncode == 1
     assert "markup '**' is printed as text" in completed.stderr
     assert (out / "demo/en/demo-brief-a4.pdf").read_bytes() == good
+
+
+@pytest.mark.parametrize("clinic", [None, PROJECT_ROOT / "clinics/sample/clinic.toml"])
+def test_a_handout_whose_help_section_has_another_id_fails_instead_of_losing_the_numbers(tiny, tmp_path, clinic):
+    """The contact block is placed in the section with the id when-to-call: a second
+    handout that names it otherwise must not print without whom to call."""
+    for name in ("handouts/demo/handout.toml", "handouts/demo/en/brief.md"):
+        path = tiny / name
+        path.write_text(path.read_text().replace("when-to-call", "get-help"))
+    [result] = build(Options(tiny, tmp_path / "out", selection=Selection(formats=("brief",), papers=("a4",)),
+                             clinic_file=clinic, jobs=1))
+    assert not result.ok
+    expected = "number (the contact block goes in" if clinic else "the contact block (the contact block goes in"
+    assert any(expected in problem for problem in result.problems), result.problems
 
 
 def test_a_handout_can_declare_more_safety_partials(tiny):
