@@ -21,7 +21,7 @@ from babel.dates import format_date
 from markupsafe import Markup
 
 from . import PROJECT_ROOT
-from .formats import FORMATS, PAPERS
+from .settings import DEFAULTS
 from .files import write_atomically
 from .languages import language
 from .render import make_environment
@@ -180,7 +180,7 @@ def make_filters(entries: list[dict]) -> list[dict]:
 
 
 def sort_values(key: str, values: set[str]) -> list[str]:
-    order = {"format": list(FORMATS), "paper": list(PAPERS), "large-print": ["no", "yes"]}.get(key)
+    order = {"format": list(DEFAULTS.formats), "paper": list(DEFAULTS.papers), "large-print": ["no", "yes"]}.get(key)
     if order:
         return sorted(values, key=lambda v: (order.index(v) if v in order else len(order), v))
     if key == "lang":
@@ -228,7 +228,9 @@ def describe_target(entry: dict, thumbnail: Thumbnail | None, failed: dict, toda
         "problems": failed.get(entry["path"], []),
         "thumbnail": thumbnail,
         "filters": filter_values(entry),
-        "order": (order_of(entry["format"], FORMATS), order_of(entry["paper"], PAPERS), len(variants(entry)),
+        # A project's own formats and papers (handoutkit.toml) come after the builder's.
+        "order": (order_of(entry["format"], DEFAULTS.formats), order_of(entry["paper"], DEFAULTS.papers),
+                  len(variants(entry)),
                   entry["path"]),
     }
 

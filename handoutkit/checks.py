@@ -10,7 +10,7 @@ from pathlib import Path
 from fontTools.cffLib import CFFFontSet
 from fontTools.ttLib import TTFont
 
-from .formats import Format
+from .settings import Format
 from .languages import FORMULAS, language
 
 BLOCK_RE = re.compile(r"<(p|li|h[1-6]|dt|dd|td|th)\b[^>]*>(.*?)</\1>", re.S)

@@ -19,17 +19,19 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="build.py", description=DESCRIPTION)
     parser.add_argument("--handout", action="append", default=[], help="handout id" + REPEAT)
     parser.add_argument("--lang", action="append", default=[], help="language, BCP 47 tag" + REPEAT)
-    parser.add_argument("--format", action="append", default=[], help="card, brief, standard, booklet" + REPEAT)
-    parser.add_argument("--paper", action="append", default=[], help="a4, letter, card" + REPEAT)
+    parser.add_argument("--format", action="append", default=[],
+                        help="card, brief, standard, booklet, or one of handoutkit.toml" + REPEAT)
+    parser.add_argument("--paper", action="append", default=[], help="a4, letter, card, or one of handoutkit.toml" + REPEAT)
     parser.add_argument("--out", type=Path, help="output folder (default: dist/)")
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--clinic", type=Path, metavar="FILE",
-                        help="clinic profile (TOML): its name, logo and numbers on every copy; output in dist/<clinic id>/")
-    parser.add_argument("--large-print", action="store_true",
-                        help="also build large-print variants (16 pt body) of brief, standard and booklet")
-    parser.add_argument("--fillable", action="store_true", help="blanks become PDF form fields (-fillable.pdf)")
-    parser.add_argument("--print-shop", action="store_true",
-                        help="PDF/X-4 with 3 mm bleed and crop marks (-print.pdf)")
+                        help="clinic profile (TOML): its name, logo and numbers on every copy; output in "
+                             "dist/<clinic id>/ (default: handoutkit.toml [build] clinic)")
+    flag = argparse.BooleanOptionalAction  # --no-...: not what handoutkit.toml [build] asks for
+    parser.add_argument("--large-print", action=flag,
+                        help="also build large-print variants (16 pt body) of the formats that have one")
+    parser.add_argument("--fillable", action=flag, help="blanks become PDF form fields (-fillable.pdf)")
+    parser.add_argument("--print-shop", action=flag, help="PDF/X-4 with 3 mm bleed and crop marks (-print.pdf)")
     parser.add_argument("--release", action="store_true",
                         help="refuse drafts and handouts past their review date")
     parser.add_argument("--list", action="store_true", help="print the targets and exit")
@@ -67,6 +69,11 @@ def add_batch_options(parser) -> None:
                             "that needs more fails alone (default: 2048; 0: no limit)")
 
 
+def pick(given: bool | None, default: bool) -> bool:
+    """A --flag / --no-flag option: the command line's word, else the project file's."""
+    return default if given is None else given
+
+
 def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of processes (1 or more)")
@@ -86,10 +93,15 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
         return serve_main(argv[1:])
     from .options import Options  # later imports: keep --help fast, and a no-op build light
 
+    from .settings import build_defaults
+
     args = parse_args(argv)
     selection = Selection(*(tuple(v) for v in (args.handout, args.lang, args.format, args.paper)))
-    options = Options(args.root.resolve(), args.out, selection, args.strict, args.clinic, args.large_print,
-                      args.fillable, args.print_shop, args.release)
+    root = args.root.resolve()
+    default = build_defaults(root)  # handoutkit.toml [build]: what to build when the command line does not say
+    clinic = args.clinic or (root / default.clinic if default.clinic else None)
+    options = Options(root, args.out, selection, args.strict, clinic, pick(args.large_print, default.large_print),
+                      pick(args.fillable, default.fillable), pick(args.print_shop, default.print_shop), args.release)
     options = replace(options, jobs=args.jobs, force=args.force, shard=args.shard, html=args.html,
                       timeout=args.timeout or None, memory_limit=args.memory_limit or None)
     reporter = None
@@ -99,7 +111,8 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
         if args.list:
             from .project import load_project
             from .shards import select_shard
-            for target in select_shard(load_project(options).targets, options.shard):
+            project = load_project(options)
+            for target in select_shard(project.targets, options.shard, project.settings):
                 print(target.relpath, file=out)
             return 0
         if args.check:

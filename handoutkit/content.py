@@ -14,7 +14,7 @@ A format's Markdown file looks like this:
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -23,12 +23,19 @@ from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
 from .errors import Problem
-from .formats import FORMATS
 from .model import Control, Handout, Section, Source, Text
 
 MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
 HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", "status",
-                "approver", "approved_on", "formats", "sources", "safety_partials"}
+                "approver", "approved_on", "formats", "sources", "safety_partials", "roles"}
+# What a section can be for; templates and styles address sections by role, never by id.
+ROLES = {
+    "help": "when to get help: gets the clinic's contact block and the emergency box",
+    "warnings": "the warning signs: set apart on the card",
+    "glossary": "the glossary: terms and definitions",
+    "references": "the full references (other formats then say where they are)",
+    "learn-more": "where to learn more: the clinic's QR code goes beside it",
+}
 SOURCE_KEYS = {"short", "authors", "title", "journal", "year", "doi", "pmid", "url"}
 META_KEYS = {"title", "subtitle", "translation"}
 STATUSES = ("draft", "approved")
@@ -117,8 +124,9 @@ def require(data: dict, key: str, kind: type, path: Path, problems: list, where:
 
 # --- handout.toml -------------------------------------------------------------
 
-def load_handout(folder: Path, problems: list) -> Handout | None:
-    """Read a handout's handout.toml and list its languages."""
+def load_handout(folder: Path, problems: list, known_formats: tuple[str, ...]) -> Handout | None:
+    """Read a handout's handout.toml and list its languages; its formats must be
+    among the project's (settings.py)."""
     path = folder / "handout.toml"
     data = read_toml(path, problems)
     if data is None:
@@ -130,7 +138,8 @@ def load_handout(folder: Path, problems: list) -> Handout | None:
                                 "make them the same", line_of(path, "id")))
     source_lang = require(data, "source_lang", str, path, problems)
     control = parse_control(data, path, problems)
-    sections = parse_format_sections(data, path, problems)
+    sections = parse_format_sections(data, path, problems, known_formats)
+    roles = parse_roles(data, sections, path, problems)
     languages = tuple(sorted(p.name for p in folder.iterdir() if (p / "meta.toml").is_file()))
     safety = parse_safety_partials(data, path, problems)
     if source_lang and source_lang not in languages:
@@ -140,19 +149,48 @@ def load_handout(folder: Path, problems: list) -> Handout | None:
     # are checked too and the author sees every problem in one run.
     if handout_id is None or control is None or source_lang not in languages:
         return None
-    return Handout(handout_id, folder, source_lang, control, sections, languages, safety)
+    return Handout(handout_id, folder, source_lang, control, sections, languages, safety, roles)
+
+
+def parse_roles(data: dict, sections: dict, path: Path, problems: list) -> dict[str, str]:
+    """[roles]: role -> the id of the section that plays it. `help` is required: it is
+    where the clinic's numbers are printed, and a handout without it would lose them."""
+    roles = data.get("roles", {})
+    example = '[roles] help = "when-to-call" (the id of your "when to get help" section)'
+    if not isinstance(roles, dict):
+        problems.append(Problem(path, "roles must be a table", example, line_of(path, "roles")))
+        return {}
+    ids = {i for listed in sections.values() for i in listed}
+    found = {}
+    for role, section in roles.items():
+        if role not in ROLES:
+            problems.append(Problem(path, f"unknown role '{role}'", "roles: " + "; ".join(f"{k} ({v})" for k, v in ROLES.items()),
+                                    line_of(path, role)))
+        elif not isinstance(section, str) or (sections and section not in ids):
+            problems.append(Problem(path, f"role {role} = {section!r} names no section of [formats.*] sections",
+                                    f"use one of: {', '.join(sorted(ids))}", line_of(path, role)))
+        else:
+            found[role] = section
+    if "help" not in roles:
+        problems.append(Problem(path, "no help section: the clinic's numbers would have no place", f"add {example}",
+                                line_of(path, "roles")))
+    return found
 
 
 def parse_safety_partials(data: dict, path: Path, problems: list) -> tuple[str, ...]:
-    """`safety_partials`: the partials whose every item the audit must find in each PDF;
-    warning-signs and when-to-call always are."""
-    names = data.get("safety_partials", [])
+    """`safety_partials`: the partials whose every paragraph and list item the audit
+    must find in each PDF (warning signs, whom to call). Required: a handout without
+    safety text says so with an empty list."""
+    example = 'e.g. safety_partials = ["warning-signs", "when-to-call"], or [] for none'
+    if "safety_partials" not in data:
+        problems.append(Problem(path, "no safety_partials: the audit would not know which text must print", example))
+        return ()
+    names = data["safety_partials"]
     if not isinstance(names, list) or not all(isinstance(n, str) and PARTIAL_NAME_RE.match(n) for n in names):
-        problems.append(Problem(path, "safety_partials must be a list of partial names",
-                                'e.g. safety_partials = ["warning-signs", "when-to-call", "fever"]',
+        problems.append(Problem(path, "safety_partials must be a list of partial names", example,
                                 line_of(path, "safety_partials")))
-        names = []
-    return tuple(dict.fromkeys(["warning-signs", "when-to-call", *names]))
+        return ()
+    return tuple(dict.fromkeys(names))
 
 
 def parse_control(data: dict, path: Path, problems: list) -> Control | None:
@@ -195,17 +233,18 @@ def parse_sources(items, path: Path, problems: list) -> tuple[Source, ...]:
     return tuple(sources)
 
 
-def parse_format_sections(data: dict, path: Path, problems: list) -> dict[str, tuple[str, ...]]:
+def parse_format_sections(data: dict, path: Path, problems: list,
+                          known: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     """[formats.<name>] sections = [...]: which formats exist and what they must contain."""
     formats = data.get("formats")
+    hint = f"known formats: {', '.join(known)} (more are defined in handoutkit.toml)"
     if not isinstance(formats, dict) or not formats:
-        problems.append(Problem(path, "no [formats.<name>] tables", f"known formats: {', '.join(FORMATS)}"))
+        problems.append(Problem(path, "no [formats.<name>] tables", hint))
         return {}
     result = {}
     for name, table in formats.items():
-        if name not in FORMATS:
-            problems.append(Problem(path, f"unknown format '{name}'", f"known formats: {', '.join(FORMATS)}",
-                                    line_of(path, f"formats.{name}")))
+        if name not in known:
+            problems.append(Problem(path, f"unknown format '{name}'", hint, line_of(path, f"formats.{name}")))
             continue
         ids = table.get("sections") if isinstance(table, dict) else None
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -258,6 +297,7 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
     check_sections(path, sections, handout.sections.get(fmt, ()), problems)
     if unreadable:
         return None
+    sections = [replace(s, role=handout.role_of(s.id)) for s in sections]
     return Text(path, lang, fmt, title or meta["title"], meta.get("subtitle", ""),
                 to_html(intro), tuple(sections), partials)
 

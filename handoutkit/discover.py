@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Problem
-from .formats import FORMATS, PAPERS
 from .model import Handout, Target
 
 
@@ -41,15 +40,17 @@ def find_handout_folders(handouts_dir: Path) -> list[Path]:
     return sorted(p for p in handouts_dir.iterdir() if (p / "handout.toml").is_file())
 
 
-def plan_targets(handouts: list[Handout], selection: Selection, variants: Variants = Variants()) -> list[Target]:
-    """All targets of the handouts that match the selection, in a stable order."""
+def plan_targets(handouts: list[Handout], selection: Selection, formats: dict,
+                 variants: Variants = Variants()) -> list[Target]:
+    """All targets of the handouts that match the selection, in a stable order (the
+    formats' order in the settings)."""
     return [
         Target(h.id, lang, fmt, paper, large, variants.clinic, variants.fillable, variants.print_shop)
         for h in handouts if chosen(h.id, selection.handouts)
         for lang in h.languages if chosen(lang, selection.langs)
-        for fmt in FORMATS if fmt in h.sections and chosen(fmt, selection.formats)
-        for paper in FORMATS[fmt].papers if chosen(paper, selection.papers)
-        for large in large_print_options(FORMATS[fmt], variants)
+        for fmt in formats if fmt in h.sections and chosen(fmt, selection.formats)
+        for paper in formats[fmt].papers if chosen(paper, selection.papers)
+        for large in large_print_options(formats[fmt], variants)
     ]
 
 
@@ -62,13 +63,13 @@ def chosen(value: str, wanted: tuple[str, ...]) -> bool:
     return not wanted or value in wanted
 
 
-def check_selection(handouts: list[Handout], selection: Selection, where: Path) -> list[Problem]:
+def check_selection(handouts: list[Handout], selection: Selection, where: Path, settings) -> list[Problem]:
     """Name every selected value that matches nothing, with the values that exist."""
     known = {
         "--handout": sorted(h.id for h in handouts),
         "--lang": sorted({lang for h in handouts for lang in h.languages}),
-        "--format": list(FORMATS),
-        "--paper": list(PAPERS),
+        "--format": list(settings.formats),
+        "--paper": list(settings.papers),
     }
     asked = dict(zip(known, (selection.handouts, selection.langs, selection.formats, selection.papers)))
     return [

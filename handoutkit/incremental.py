@@ -9,7 +9,8 @@ SHA-256 over everything its PDF depends on:
   (so a change to the English brief never rebuilds the German card);
 - shared files, conservatively: everything under templates/ (but the other
   languages' strings) and styles/ (fonts too), every non-text file under
-  handouts/ (images), the builder's own code, and any file an option names
+  handouts/ (images), the builder's own code, the settings (handoutkit.toml and
+  the builder's defaults.toml), and any file an option names
   (a clinic profile) with the files that file names (its logo);
 - the target itself, the options that change output, whether the review is
   overdue, and the versions of WeasyPrint, its libraries, Pango and HarfBuzz.
@@ -103,7 +104,9 @@ def shared_files(root: Path) -> list[Path]:
              if not is_strings(p, root) and label(p, root) not in CATALOG_FILES]
     files += [p for p in walk(root / "handouts") if p.suffix not in TEXT_SUFFIXES]
     files += sorted(p for p in Path(__file__).parent.glob("*.py") if p.name not in NOT_BUILDER)
-    return files
+    # The settings: formats, papers and scripts (settings.py). A missing project file
+    # is hashed as "missing", so adding one rebuilds.
+    return files + [Path(__file__).with_name("defaults.toml"), root / "handoutkit.toml"]
 
 
 def walk(folder: Path) -> list[Path]:

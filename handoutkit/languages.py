@@ -1,9 +1,10 @@
 """Languages: everything the builder needs to know about a language tag, worked out
-once per tag (`language()`), from Babel's data and three small tables.
+once per tag (`language()`), from Babel's data and a small table.
 
 A language's script comes from Babel's likely-subtags data (ar -> Arab,
-zh-Hans -> Hans, de -> Latn), so adding a language needs no code: only a script the
-builder has no fonts for does. Its direction comes from Babel's character order.
+zh-Hans -> Hans, de -> Latn), so adding a language needs no code; the fonts of each
+script are the project's settings (settings.py, [scripts.X] in handoutkit.toml). Its
+direction comes from Babel's character order.
 """
 
 from dataclasses import dataclass
@@ -11,25 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel.core import Locale, get_global
-
-LATIN = ("NotoSans-Regular.ttf",)
-
-
-@dataclass(frozen=True)
-class Script:
-    code: str                 # ISO 15924
-    stylesheet: str | None    # loaded after the base, paper and format stylesheets
-    fonts: tuple[str, ...]    # regular faces, in the order the stylesheet falls back
-    cost: float = 1.0         # layout time of a page against a Latin one (balances shards)
-
-
-SCRIPTS = {
-    "Latn": Script("Latn", None, LATIN),
-    "Cyrl": Script("Cyrl", None, LATIN),  # Noto Sans covers Cyrillic and Greek
-    "Grek": Script("Grek", None, LATIN),
-    "Arab": Script("Arab", "styles/script-arab.css", ("NotoNaskhArabic-Regular.ttf",) + LATIN, 1.2),
-    "Hans": Script("Hans", "styles/script-hans.css", ("NotoSansCJKsc-Regular.otf",) + LATIN, 1.5),
-}
 
 
 @dataclass(frozen=True)
@@ -54,7 +36,7 @@ FORMULAS = {
 class Language:
     tag: str                  # BCP 47, as the folder is named: en, zh-Hans
     locale: Locale            # Babel's: dates, names
-    script: Script
+    script: str               # ISO 15924 code: Latn, Arab, Hans
     direction: str            # "ltr" or "rtl"
     formula: Formula | None   # readability, where textstat has one
 
@@ -69,7 +51,7 @@ def language(tag: str) -> Language:
         likely = get_global("likely_subtags").get(locale.language, "")
         code = next((part for part in likely.split("_") if len(part) == 4), "Latn")
     direction = "rtl" if locale.character_order == "right-to-left" else "ltr"
-    return Language(tag, locale, SCRIPTS.get(code, SCRIPTS["Latn"]), direction, FORMULAS.get(locale.language))
+    return Language(tag, locale, code, direction, FORMULAS.get(locale.language))
 
 
 @lru_cache

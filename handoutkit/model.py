@@ -41,7 +41,11 @@ class Handout:
     sections: dict[str, tuple[str, ...]]  # format name -> required section ids
     languages: tuple[str, ...]
     # Partials whose every paragraph and list item the audit finds in each PDF.
-    safety_partials: tuple[str, ...] = ("warning-signs", "when-to-call")
+    safety_partials: tuple[str, ...] = ()
+    roles: dict[str, str] = field(default_factory=dict)  # role (content.ROLES) -> section id
+
+    def role_of(self, section_id: str) -> str:
+        return next((role for role, id_ in self.roles.items() if id_ == section_id), "")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Section:
     id: str
     heading: str
     html: Markup
+    role: str = ""  # what the section is for (content.ROLES), from handout.toml [roles]
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class Result:
     translation_status: str | None = None  # a translation's own [translation] status
     layout_warnings: list[str] = field(default_factory=list)  # poor layout (audit.check_layout)
     layouts: int = 0  # WeasyPrint layouts this target took (shrink-to-fit tries)
+    page_limit: int = 0  # its format's (settings.Format.page_limit)
+    max_grade: float | None = None  # its format's readability limit
     entry: dict = field(default_factory=dict)  # an up-to-date target's manifest entry
 
     @property

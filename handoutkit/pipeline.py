@@ -37,7 +37,7 @@ def build(options: Options, on_result=lambda result: None,
     # 1-2. Discover the targets; load and validate everything they need.
     from .project import load_project  # Jinja, Markdown, Babel: not for a no-op
     project = load_project(options, partial=True)
-    targets = select_shard(project.targets, options.shard)
+    targets = select_shard(project.targets, options.shard, project.settings)
     # 3. Plan: what is up to date, what a content problem blocks, what to build.
     plan = incremental.plan(project, targets, options)
     project.fit_hints = fitcache.hints(plan.fit_keys)  # sizes known to fit: one layout each

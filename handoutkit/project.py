@@ -15,11 +15,11 @@ from .clinics import Clinic, load_clinic
 from .content import check_glyphs, load_handout, load_meta, load_text, read_lines
 from .discover import Variants, check_selection, find_handout_folders, plan_targets
 from .errors import ContentError, Problem, UsageError
-from .formats import FORMATS
 from .model import Handout, Target, Text
 from .options import Options
 from .render import Strings, check_locale, load_strings, make_environment
 from .languages import coverage, language
+from .settings import DEFAULTS, Settings, load_settings
 from .translations import changed_sources, check_parity, check_translation_meta
 
 
@@ -43,6 +43,7 @@ class Project:
     translation_status: dict[tuple[str, str], str] = field(default_factory=dict)
     # Target -> the body size it fitted at last time (fitcache.py), set by the build's plan
     fit_hints: dict = field(default_factory=dict)
+    settings: Settings = DEFAULTS  # formats, papers, scripts (handoutkit.toml)
 
     def status_of(self, target: Target) -> str:
         """What the PDF may claim: approved only when the handout is approved and, for a
@@ -63,24 +64,25 @@ def load_project(options: Options, partial: bool = False) -> Project:
     still raised when a problem concerns everything (a template, the clinic profile,
     a handout that could not be read) or blocks every selected target."""
     problems: list = []
-    # 1. Discover: the handouts, then the targets the command line selects.
+    # 1. Discover: the project's settings and handouts, then the targets the command line selects.
+    settings = load_settings(options.root, problems)
     handouts_dir = options.root / "handouts"
     folders = find_handout_folders(handouts_dir)
     if not folders:
         raise ContentError([Problem(handouts_dir, "no handouts found", "each handout is a folder with a handout.toml")])
-    handouts = {h.id: h for h in (load_handout(f, problems) for f in folders) if h}
-    if wrong := check_selection(list(handouts.values()), options.selection, handouts_dir):
+    handouts = {h.id: h for h in (load_handout(f, problems, tuple(settings.formats)) for f in folders) if h}
+    if wrong := check_selection(list(handouts.values()), options.selection, handouts_dir, settings):
         raise UsageError(wrong)
     problems += check_templates(options.root / "templates")
     clinic = load_clinic(options.clinic_file, problems) if options.clinic_file else None
     variants = Variants(clinic.id if clinic else None, options.large_print, options.fillable, options.print_shop)
-    targets = plan_targets(list(handouts.values()), options.selection, variants)
+    targets = plan_targets(list(handouts.values()), options.selection, settings.formats, variants)
     # 2. Load every text the targets need, and the source-language texts they translate.
     keys = list(dict.fromkeys(k for t in targets for k in (t.key, (t.handout, handouts[t.handout].source_lang, t.format))))
     languages = list(dict.fromkeys((h, lang) for h, lang, _ in keys))
-    metas = {(h, lang): load_language(handouts[h], lang, options.root, problems) for h, lang in languages}
-    texts = {(h, lang, fmt): load_text(handouts[h], lang, fmt, metas[h, lang], problems, glyphs_for(options.root, lang))
-             for h, lang, fmt in keys}
+    metas = {(h, lang): load_language(handouts[h], lang, options.root, settings, problems) for h, lang in languages}
+    texts = {(h, lang, fmt): load_text(handouts[h], lang, fmt, metas[h, lang], problems,
+                                       glyphs_for(options.root, lang, settings)) for h, lang, fmt in keys}
     texts = {key: text for key, text in texts.items() if text}  # a text that failed to load has problems
     strings = {lang: load_strings(options.root / "templates", lang, problems)
                for lang in dict.fromkeys(lang for _, lang in languages)}
@@ -94,8 +96,9 @@ def load_project(options: Options, partial: bool = False) -> Project:
     # 4. Document control: what is overdue, and what --release refuses.
     today = options.today or date.today()
     overdue = {h.id: h.control.next_review for h in handouts.values() if h.control.next_review < today}
-    if options.release:
-        problems += release_problems(handouts, metas, overdue)
+    if options.release:  # judged on the selected targets' handouts and languages only
+        problems += release_problems({t.handout: handouts[t.handout] for t in targets},
+                                     {(t.handout, t.lang): metas[t.handout, t.lang] for t in targets}, overdue)
     blocked = {}
     if problems:
         blocked = block_targets(problems, targets, handouts, options.root) if partial else None
@@ -104,7 +107,7 @@ def load_project(options: Options, partial: bool = False) -> Project:
     translation_status = {(h, lang): str((meta.get("translation") or {}).get("status", "draft"))
                           for (h, lang), meta in metas.items() if lang != handouts[h].source_lang}
     return Project(options.root, handouts, texts, strings, targets, stale, clinic, overdue, blocked, problems,
-                   translation_status)
+                   translation_status, settings=settings)
 
 
 # --- which targets a problem stops ---------------------------------------------------
@@ -152,7 +155,7 @@ def format_of(parts: tuple[str, ...]) -> str | None:
     """The format whose text a file in a language folder is (`brief.md`), or None for
     anything shared by the language's formats (meta.toml, partials/, images)."""
     name = parts[0] if len(parts) == 1 else ""
-    return name.removesuffix(".md") if name.endswith(".md") and name.removesuffix(".md") in FORMATS else None
+    return name.removesuffix(".md") if name.endswith(".md") else None  # only format texts are read
 
 
 def in_scope(key: tuple[str, str, str], scope: tuple) -> bool:
@@ -203,22 +206,37 @@ def check_templates(templates_dir: Path) -> list[Problem]:
     return problems
 
 
-def load_language(handout: Handout, lang: str, root: Path, problems: list) -> dict:
+def load_language(handout: Handout, lang: str, root: Path, settings: Settings, problems: list) -> dict:
     """A language's meta.toml and interface strings: valid, and showable with the shipped fonts."""
     folder = handout.path / lang
     check_locale(lang, folder, problems)
+    check_script(lang, folder, settings, problems)
     meta = load_meta(folder, problems)
     check_translation_meta(meta, folder / "meta.toml", lang == handout.source_lang, problems)
-    glyphs = glyphs_for(root, lang)
+    glyphs = glyphs_for(root, lang, settings)
     for path in (folder / "meta.toml", root / "templates" / "strings" / f"{lang}.toml"):
         if path.is_file() and glyphs:
             check_glyphs(read_lines(path, problems), glyphs, problems)
     return meta
 
 
-def glyphs_for(root: Path, lang: str) -> frozenset[int]:
-    """The code points the shipped fonts can show for a language (empty if Babel does not know it)."""
+def glyphs_for(root: Path, lang: str, settings: Settings) -> frozenset[int]:
+    """The code points the shipped fonts can show for a language (empty if Babel does
+    not know it, or the project has no fonts for its script: check_script says so)."""
     try:
-        return coverage(root / "styles" / "fonts", language(lang).script.fonts)
-    except (ValueError, UnknownLocaleError, FileNotFoundError):
+        return coverage(root / "styles" / "fonts", settings.scripts[language(lang).script].fonts)
+    except (ValueError, UnknownLocaleError, FileNotFoundError, KeyError):
         return frozenset()
+
+
+def check_script(lang: str, folder: Path, settings: Settings, problems: list) -> None:
+    """The language's script needs fonts, named in the settings: said once, not as a
+    missing glyph for every character."""
+    try:
+        code = language(lang).script
+    except (ValueError, UnknownLocaleError):
+        return  # check_locale says so
+    if code not in settings.scripts:
+        problems.append(Problem(folder, f"'{lang}' is written in the {code} script, which has no fonts in this project",
+                                f"add [scripts.{code}] with its font files to handoutkit.toml and put the fonts in "
+                                "styles/fonts (README: Adding a script)"))

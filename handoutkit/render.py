@@ -19,6 +19,7 @@ from .content import read_toml
 from .errors import Problem
 from .model import Handout, Target, Text
 from .languages import language
+from .settings import DEFAULTS, Settings
 
 PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 TAG_RE = re.compile(r"(<[^>]*>)")
@@ -88,10 +89,11 @@ def make_environment(templates_dir: Path) -> Environment:
     )
 
 
-def stylesheets(target: Target) -> list[str]:
-    """Shared base, then the paper, the format, the script and the variants: later files win."""
-    sheets = ["styles/base.css", f"styles/paper-{target.paper}.css", f"styles/{target.format}.css",
-              language(target.lang).script.stylesheet]
+def stylesheets(target: Target, settings: Settings) -> list[str]:
+    """Shared base, then the format, the script and the variants: later files win. (The
+    paper's size is a rule of its own, after the base: render_html.)"""
+    script = settings.scripts.get(language(target.lang).script)
+    sheets = ["styles/base.css", settings.formats[target.format].stylesheet, script.stylesheet if script else None]
     sheets += ["styles/large-print.css" if target.large_print else None,
                "styles/print-shop.css" if target.print_shop else None]
     return [sheet for sheet in sheets if sheet]
@@ -152,8 +154,16 @@ def page_label(strings: Strings) -> tuple[str, str, str]:
     return before, middle, after
 
 
+def references_elsewhere(handout: Handout, fmt: str) -> bool:
+    """Whether another format of the handout prints the full references (its section
+    with the role `references`): only then does this one say where they are."""
+    section = handout.roles.get("references")
+    return any(section in ids for name, ids in handout.sections.items() if name != fmt)
+
+
 def render_html(env: Environment, target: Target, handout: Handout, text: Text, strings: Strings,
-                body_size: float | None = None, clinic: Clinic | None = None, status: str | None = None) -> str:
+                body_size: float | None = None, clinic: Clinic | None = None, status: str | None = None,
+                settings: Settings = DEFAULTS) -> str:
     """The complete HTML of one target; body_size (pt) overrides the stylesheet's when
     a long translation must shrink to fit; without a clinic, contacts are blanks.
     `status` is the target's own (Project.status_of: a draft translation of an
@@ -174,7 +184,9 @@ def render_html(env: Environment, target: Target, handout: Handout, text: Text, 
         "next_review": format_date(control.next_review, "long", locale=locale),
         "approved_on": format_date(control.approved_on, "long", locale=locale) if control.approved_on else "",
         "page_label": page_label(strings),
-        "stylesheets": stylesheets(target),
+        "stylesheets": stylesheets(target, settings),
+        "page_size": settings.papers[target.paper].size,
+        "references_elsewhere": references_elsewhere(handout, target.format),
         "t": strings,
         "clinic": clinic,
         "worst_case": WORST_CASE,
@@ -184,6 +196,6 @@ def render_html(env: Environment, target: Target, handout: Handout, text: Text, 
         "large_print": target.large_print,
         "created": control.last_reviewed.isoformat(),
     }
-    html = env.get_template(f"{target.format}.html").render(context)
+    html = env.get_template(settings.formats[target.format].template).render(context)
     check_alt_text(html)
     return html

@@ -89,13 +89,11 @@ def describe(result) -> str:
 
 def describe_checks(result) -> str:
     """The checks a target passed, for -v."""
-    from .formats import FORMATS
-    fmt = FORMATS[result.target.format]
     grade = result.readability
-    limited = fmt.max_grade and grade and grade["formula"] == "Flesch-Kincaid grade"
-    limit = f" (limit {fmt.max_grade})" if limited else ""
+    limited = result.max_grade and grade and grade["formula"] == "Flesch-Kincaid grade"
+    limit = f" (limit {result.max_grade})" if limited else ""
     layouts = f"{result.layouts} layout{'s' * (result.layouts != 1)}"
-    return (f"      pages {result.pages}/{fmt.page_limit(result.target.large_print)}; {layouts}; "
+    return (f"      pages {result.pages}/{result.page_limit}; {layouts}; "
             "no WeasyPrint warnings; fonts embedded and shipped; audit passed"
             + (f"; {grade['formula']} {grade['score']}{limit}" if grade else ""))
 

@@ -18,10 +18,8 @@ from . import PROJECT_ROOT
 from .files import copy_atomically, write_atomically
 from .incremental import MANIFEST, CACHE, Cache, read_cache, read_json, write_cache
 
-# Relative cost of laying out and checking one target (a card is 1). Measured on the
-# repository's handouts: layout time grows with pages, and shrink-to-fit retries
-# make briefs and standards dearer than their page counts suggest.
-FORMAT_COST = {"card": 1.0, "brief": 1.8, "standard": 2.4, "booklet": 4.0}
+# Relative cost of laying out and checking one target (a card is 1): the format's and
+# the script's `cost` in the settings (defaults.toml), times the variants'.
 VARIANT_COST = {"large_print": 1.8, "print_shop": 1.2, "fillable": 1.1}
 CATALOG_FILES = ("index.html", "thumbnails")  # written anew from the merged manifest
 
@@ -37,33 +35,37 @@ def parse_shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def expected_cost(target) -> float:
+def expected_cost(target, settings=None) -> float:
     from .languages import language  # Babel: only when shards are planned
-    cost = FORMAT_COST.get(target.format, 2.0) * language(target.lang).script.cost
+    from .settings import DEFAULTS
+    settings = settings or DEFAULTS
+    fmt, script = settings.formats.get(target.format), settings.scripts.get(language(target.lang).script)
+    cost = (fmt.cost if fmt else 2.0) * (script.cost if script else 1.0)
     for variant, factor in VARIANT_COST.items():
         cost *= factor if getattr(target, variant, False) else 1.0
     return cost
 
 
-def assign_shards(targets: list, count: int) -> dict:
+def assign_shards(targets: list, count: int, settings=None) -> dict:
     """Target -> shard number (1..count): the dearest first, each to the least loaded
     shard (longest processing time first). Ties break on the path, so the split
     depends only on the target list."""
     loads = [0.0] * count
     assigned = {}
-    for target in sorted(targets, key=lambda t: (-expected_cost(t), t.relpath)):
+    cost = {t: expected_cost(t, settings) for t in targets}
+    for target in sorted(targets, key=lambda t: (-cost[t], t.relpath)):
         shard = min(range(count), key=lambda i: (loads[i], i))
-        loads[shard] += expected_cost(target)
+        loads[shard] += cost[target]
         assigned[target] = shard + 1
     return assigned
 
 
-def select_shard(targets: list, shard: tuple[int, int] | None) -> list:
+def select_shard(targets: list, shard: tuple[int, int] | None, settings=None) -> list:
     """The targets of shard K of N, in plan order; all of them without a shard."""
     if not shard:
         return targets
     k, n = shard
-    assigned = assign_shards(targets, n)
+    assigned = assign_shards(targets, n, settings)
     return [t for t in targets if assigned[t] == k]
 
 

@@ -17,7 +17,6 @@ from . import audit, checks
 from .catalog import save_thumbnail
 from .content import MAX_IMAGE_PIXELS
 from .files import write_atomically
-from .formats import FORMATS
 from .layout import AssetFetcher, lay_out
 from .model import FAILED, Result, Target, Text
 from .languages import language
@@ -57,7 +56,9 @@ def build_target(target: Target, project, tools: Tools, options) -> Result:
     except Exception as error:  # a template or layout failure fails this target only
         return Result.failed(target, project, [f"{type(error).__name__}: {error}"], time.perf_counter() - start)
     result.readability = checks.readability(checks.plain_text(section_html(text)), target.lang)
-    result.problems = check_target(layout, target, result.readability, project.root)
+    fmt = project.settings.formats[target.format]
+    result.page_limit, result.max_grade = fmt.page_limit(target.large_print), fmt.max_grade
+    result.problems = check_target(layout, target, fmt, result.readability, project.root)
     # The last check reads the PDF itself: what the patient gets.
     findings = audit.audit(layout.pdf, expectations(target, project, result.approval))
     result.problems += findings.problems + strict_problems(result, findings.warnings, project, options)
@@ -92,7 +93,7 @@ def lay_out_to_fit(target: Target, project, tools: Tools):
     fitted at before (project.fit_hints) is tried first: one layout confirms it.
     Returns the layout, the size used (None = the stylesheet's own) and how many
     layouts it took."""
-    fmt = FORMATS[target.format]
+    fmt = project.settings.formats[target.format]
     handout, text = project.handouts[target.handout], project.texts[target.key]
     sizes, limit = fmt.sizes_to_try(target.large_print), fmt.page_limit(target.large_print)
     hint = project.fit_hints.get(target, "none")
@@ -100,7 +101,7 @@ def lay_out_to_fit(target: Target, project, tools: Tools):
         sizes = (hint, *(s for s in sizes if s != hint))
     for tries, size in enumerate(sizes, 1):
         html = render_html(tools.env, target, handout, text, project.strings[target.lang], size, project.clinic,
-                           project.status_of(target))
+                           project.status_of(target), project.settings)
         last_try = tries == len(sizes)
         layout = tools.lay_out(html, project.root, tools.fetcher, tools.fonts, target.fillable, target.print_shop,
                                page_limit=None if last_try else limit, images=tools.images)
@@ -114,8 +115,7 @@ def section_html(text: Text) -> str:
     return str(text.intro) + "".join(str(s.html) for s in text.sections)
 
 
-def check_target(layout, target: Target, readability, root: Path) -> list[str]:
-    fmt = FORMATS[target.format]
+def check_target(layout, target: Target, fmt, readability, root: Path) -> list[str]:
     return (checks.check_pages(layout.pages, fmt, target.large_print)
             + checks.check_log(layout.messages)
             + checks.check_fonts(layout.pdf, checks.shipped_font_names(root / "styles" / "fonts"))
@@ -134,17 +134,17 @@ def expectations(target: Target, project, approval: str) -> audit.Expectations:
 
 def contacts(target: Target, project, strings) -> tuple[audit.Required, ...]:
     """Whom to call must be printed: the card's 24-hour number, and on any other format
-    that carries safety text the contact block (the clinic's three numbers, or its
-    heading over the blanks). The templates place the block in the section with the id
-    `when-to-call`; a handout whose sections are named otherwise would lose it without
-    a word."""
+    that carries safety text or a help section the contact block (the clinic's three
+    numbers, or its heading over the blanks). The templates put the block in the
+    section with the role `help` (handout.toml [roles])."""
     clinic, text = project.clinic, project.texts[target.key]
     if target.format == "card":
         return (audit.Required("the clinic's 24-hour number", clinic.phone_after_hours),) if clinic else ()
-    safety = set(project.handouts[target.handout].safety_partials) & set(text.partials)
-    if not safety and "when-to-call" not in (s.id for s in text.sections):
+    handout = project.handouts[target.handout]
+    safety = set(handout.safety_partials) & set(text.partials)
+    if not safety and not any(s.role == "help" for s in text.sections):
         return ()
-    where = "(the contact block goes in the section with the id when-to-call)"
+    where = f"(the contact block goes in the help section, {handout.roles.get('help', 'none')}: [roles] in handout.toml)"
     if clinic is None:
         return (audit.Required(f"the contact block {where}", strings("contact_heading")),)
     return tuple(audit.Required(f"the clinic's {key} number {where}", getattr(clinic, key))

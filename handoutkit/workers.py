@@ -269,19 +269,19 @@ def start_forkserver() -> None:
     forkserver.ensure_running()
 
 
-def group_targets(targets: list) -> list[list]:
+def group_targets(targets: list, settings=None) -> list[list]:
     """Targets of one content and paper together (variants), dearest groups first so
     the last tasks to finish are short ones."""
     from .shards import expected_cost
     groups: dict = {}
     for target in targets:
         groups.setdefault((target.key, target.paper), []).append(target)
-    return sorted(groups.values(), key=lambda g: -sum(expected_cost(t) for t in g))
+    return sorted(groups.values(), key=lambda g: -sum(expected_cost(t, settings) for t in g))
 
 
 def build_all(targets: list, project, options, on_result, stats: BatchStats) -> list:
     """Build the targets on options.jobs workers (in this process for one)."""
-    groups = group_targets(targets)
+    groups = group_targets(targets, project.settings)
     stats.jobs = job_count(options, len(groups))
     if stats.jobs == 1:
         return build_here(groups, project, options, on_result)

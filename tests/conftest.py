@@ -32,6 +32,11 @@ version = "1.2.0"
 last_reviewed = 2026-01-10
 next_review = 2027-07-10
 status = "draft"
+safety_partials = ["warning-signs"]
+
+[roles]
+help = "when-to-call"
+warnings = "warning-signs"
 
 [formats.card]
 sections = ["warning-signs", "show-card"]

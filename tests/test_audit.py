@@ -3,12 +3,14 @@ faults that reached patients unnoticed before (issue 11) are built end to end.""
 
 import json
 import textwrap
+import tomllib
 
 import pytest
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from conftest import GERMAN, run_cli
+from pypdf import PdfReader
 from handoutkit import PROJECT_ROOT
 from handoutkit.audit import Expectations, Required, audit, squash
 from handoutkit.errors import ContentError
@@ -228,28 +230,42 @@ def test_unclosed_bold_fails_the_target_and_keeps_the_last_good_pdf(tiny, tmp_pa
 
 
 @pytest.mark.parametrize("clinic", [None, PROJECT_ROOT / "clinics/sample/clinic.toml"])
-def test_a_handout_whose_help_section_has_another_id_fails_instead_of_losing_the_numbers(tiny, tmp_path, clinic):
-    """The contact block is placed in the section with the id when-to-call: a second
-    handout that names it otherwise must not print without whom to call."""
+def test_a_handout_whose_help_section_has_another_id_keeps_the_numbers(tiny, tmp_path, clinic):
+    """The contact block goes in the section with the role `help` ([roles] in
+    handout.toml), whatever its id: a handout that names it otherwise keeps whom to call."""
     for name in ("handouts/demo/handout.toml", "handouts/demo/en/brief.md"):
         path = tiny / name
         path.write_text(path.read_text().replace("when-to-call", "get-help"))
     [result] = build(Options(tiny, tmp_path / "out", selection=Selection(formats=("brief",), papers=("a4",)),
                              clinic_file=clinic, jobs=1))
+    assert result.ok, result.problems
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(tmp_path / "out" / result.target.relpath).pages).split())
+    if clinic:
+        profile = tomllib.loads(clinic.read_text())
+        assert all(profile[key] in text for key in ("phone", "phone_after_hours", "emergency"))
+    else:
+        assert "Your care team" in text
+
+
+def test_a_help_section_that_prints_no_contact_block_fails(tiny, tmp_path):
+    """If the block is missing anyway (a template that drops it), the audit says where it goes."""
+    template = tiny / "templates/base.html"
+    template.write_text(template.read_text().replace('{% include "contact.html" %}', ""))
+    [result] = build(Options(tiny, tmp_path / "out", selection=Selection(formats=("brief",), papers=("a4",)), jobs=1))
     assert not result.ok
-    expected = "number (the contact block goes in" if clinic else "the contact block (the contact block goes in"
-    assert any(expected in problem for problem in result.problems), result.problems
+    assert any("the contact block (the contact block goes in the help section, when-to-call" in p
+               for p in result.problems), result.problems
 
 
 def test_a_handout_can_declare_more_safety_partials(tiny):
     (tiny / "handouts/demo/en/partials/fever.md").write_text("Take your temperature twice a day.\n")
     toml = tiny / "handouts/demo/handout.toml"
-    toml.write_text(toml.read_text().replace('status = "draft"', 'status = "draft"\n'
-                                             'safety_partials = ["fever"]'))
+    toml.write_text(toml.read_text().replace('safety_partials = ["warning-signs"]',
+                                             'safety_partials = ["warning-signs", "fever"]'))
     brief = tiny / "handouts/demo/en/brief.md"
     brief.write_text(brief.read_text() + "@include fever\n")
     project = load_project(Options(tiny))
-    assert project.handouts["demo"].safety_partials == ("warning-signs", "when-to-call", "fever")
+    assert project.handouts["demo"].safety_partials == ("warning-signs", "fever")
     from handoutkit.target import expectations
     target = next(t for t in project.targets if t.format == "brief")
     required = [r.text for r in expectations(target, project, "draft").required]

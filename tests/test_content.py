@@ -6,6 +6,7 @@ from conftest import HANDOUT_TOML, write_project
 from handoutkit.content import format_sources, load_handout, load_text, to_html
 from handoutkit.errors import ContentError
 from handoutkit.project import Options, load_project
+from handoutkit.settings import DEFAULTS
 
 
 def problems_of(root):
@@ -95,7 +96,7 @@ def test_raw_html_in_content_is_shown_as_text_not_run():
 
 def test_sources_are_formatted_with_journal_year_and_ids(tiny):
     problems = []
-    handout = load_handout(tiny / "handouts" / "demo", problems)
+    handout = load_handout(tiny / "handouts" / "demo", problems, tuple(DEFAULTS.formats))
     assert problems == []
     assert format_sources(handout.control)[1] == "1. Smith A, et al. A study. *J Test*. 2020. PMID 123."
 
@@ -108,7 +109,7 @@ def test_unknown_meta_key_is_reported_once(tiny):
 
 def test_load_text_splits_intro_and_sections(tiny):
     problems = []
-    handout = load_handout(tiny / "handouts" / "demo", problems)
+    handout = load_handout(tiny / "handouts" / "demo", problems, tuple(DEFAULTS.formats))
     text = load_text(handout, "en", "brief", {"title": "T"}, problems)
     assert problems == []
     assert text.intro == "<p>Intro for you.</p>"

@@ -7,7 +7,9 @@ from pypdf import PdfReader
 
 from handoutkit import PROJECT_ROOT
 from handoutkit.checks import check_fonts, check_pages, plain_text, readability, shipped_font_names
-from handoutkit.formats import FORMATS
+from handoutkit.settings import DEFAULTS
+
+FORMATS = DEFAULTS.formats
 from handoutkit.files import write_atomically
 from handoutkit.layout import AssetFetcher, lay_out
 from weasyprint.text.fonts import FontConfiguration

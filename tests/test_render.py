@@ -23,8 +23,8 @@ def test_html_carries_lang_title_and_stylesheets(tiny):
     assert "<title>Demo handout</title>" in html
     assert [line.strip() for line in html.splitlines() if "stylesheet" in line] == [
         '<link rel="stylesheet" href="styles/base.css">',
-        '<link rel="stylesheet" href="styles/paper-a4.css">',
         '<link rel="stylesheet" href="styles/brief.css">']
+    assert "<style>@page { size: A4; }</style>" in html  # the paper, from the settings
 
 
 def test_draft_notice_and_document_control_are_printed(tiny):

@@ -8,7 +8,9 @@ import random
 import pytest
 
 from conftest import run_main, write_project
-from handoutkit.formats import FORMATS
+from handoutkit.settings import DEFAULTS
+
+FORMATS = DEFAULTS.formats
 from handoutkit.model import Target
 from handoutkit.pipeline import Options, build
 from handoutkit.shards import assign_shards, expected_cost, parse_shard, select_shard

@@ -12,7 +12,9 @@ import pytest
 from conftest import REPO_TARGETS, body_size, page_texts, read_pdf
 from handoutkit import PROJECT_ROOT
 from handoutkit.checks import shipped_font_names, check_fonts
-from handoutkit.formats import FORMATS
+from handoutkit.settings import DEFAULTS
+
+FORMATS = DEFAULTS.formats
 from handoutkit.project import Options, load_project
 
 # Page sizes in PostScript points, from ISO 216, ANSI and ISO/IEC 7810 ID-1.

@@ -1,0 +1,214 @@
+"""The project file, handoutkit.toml: formats, papers, scripts and build defaults in a
+file, not in Python; roles instead of section ids; --release judged on the selection."""
+
+import math
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import run_main
+from handoutkit.discover import Selection
+from handoutkit.errors import ContentError
+from handoutkit.model import Target
+from handoutkit.pipeline import build
+from handoutkit.project import Options, load_project
+from handoutkit.render import make_environment, render_html
+from handoutkit.settings import DEFAULTS_FILE
+
+MM = 72 / 25.4
+
+
+def add_files(root: Path, files: dict) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+
+
+def problems_of(root: Path) -> list[str]:
+    with pytest.raises(ContentError) as raised:
+        load_project(Options(root))
+    return [str(p) for p in raised.value.problems]
+
+
+def test_the_defaults_written_out_in_a_project_file_build_the_same_bytes(tiny, tmp_path):
+    """The builder's settings moved from Python to defaults.toml; a project that copies
+    them into its own handoutkit.toml gets the very same PDFs as one without the file."""
+    plain = build(Options(tiny, tmp_path / "plain", jobs=1))
+    shutil.copy(DEFAULTS_FILE, tiny / "handoutkit.toml")
+    spelled = build(Options(tiny, tmp_path / "spelled", jobs=1))
+    assert [r.target for r in plain] == [r.target for r in spelled] and len(plain) == 3
+    for result in plain:
+        assert result.ok, result.problems
+        path = result.target.relpath
+        assert (tmp_path / "plain" / path).read_bytes() == (tmp_path / "spelled" / path).read_bytes()
+
+
+def test_every_problem_in_the_project_file_is_reported_with_its_line(tiny):
+    (tiny / "handoutkit.toml").write_text(textwrap.dedent("""\
+        [build]
+        clinic = "clinics/none.toml"
+        colour = true
+
+        [papers.a5]
+        size = "huge"
+
+        [formats.brief]
+        max_pages = 0
+        max_grade = 6
+
+        [formats.leaflet]
+        template = "brief.html"
+
+        [scripts.hebrew]
+        fonts = ["x.ttf"]
+
+        [formats.poster]
+        max_pages = 1
+        papers = ["tabloid"]
+
+        [colours]
+        """))
+    found = problems_of(tiny)
+    expected = [
+        "handoutkit.toml:2: [build] clinic: no file clinics/none.toml",
+        "handoutkit.toml:3: unknown key 'colour' in [build]",
+        "handoutkit.toml:6: [papers.a5] size 'huge' is not a CSS page size",
+        "handoutkit.toml:9: [formats.brief] max_pages = 0 is not valid",
+        "handoutkit.toml:12: [formats.leaflet] needs max_pages and papers",
+        "handoutkit.toml:15: [scripts.hebrew]: 'hebrew' is not a valid name",
+        "handoutkit.toml:20: [formats.poster] papers: no paper 'tabloid'",
+        "handoutkit.toml:18: [formats.poster] stylesheet: no file",
+        "handoutkit.toml:18: [formats.poster] template: no file",
+        "handoutkit.toml:22: unknown table [colours]",
+    ]
+    for text in expected:
+        assert any(text in line for line in found), (text, found)
+    assert all(line.endswith(")") for line in found if "handoutkit.toml:" in line), "each says how to fix it"
+
+
+def test_a_project_adds_a_paper_and_puts_a_format_on_it(tiny, tmp_path):
+    (tiny / "handoutkit.toml").write_text('[papers.a5]\nsize = "A5"\n\n[formats.brief]\npapers = ["a5"]\n')
+    results = build(Options(tiny, tmp_path / "out", selection=Selection(formats=("brief",)), jobs=1))
+    assert [r.target.paper for r in results] == ["a5"] and results[0].ok, results[0].problems
+    box = PdfReader(tmp_path / "out" / results[0].target.relpath).pages[0].mediabox
+    assert (round(float(box.width) / MM), round(float(box.height) / MM)) == (148, 210)
+
+
+def test_a_new_format_is_a_template_a_stylesheet_and_a_table(tiny, tmp_path):
+    """No Python: a one-page poster with its own stylesheet, listed and built."""
+    (tiny / "handoutkit.toml").write_text(textwrap.dedent("""\
+        [formats.poster]
+        template = "poster.html"
+        stylesheet = "styles/poster.css"
+        max_pages = 1
+        papers = ["a4"]
+        """))
+    (tiny / "templates/poster.html").write_text('{% extends "base.html" %}\n{% block control %}{% endblock %}\n')
+    (tiny / "styles/poster.css").write_text("/* Style */\nh1 { font-size: 40pt; }\n")
+    toml = tiny / "handouts/demo/handout.toml"
+    toml.write_text(toml.read_text() + '\n[formats.poster]\nsections = ["about", "when-to-call"]\n')
+    brief = (tiny / "handouts/demo/en/brief.md").read_text()
+    (tiny / "handouts/demo/en/poster.md").write_text("# A big title\n" + brief)
+    listed = run_main("--root", tiny, "--list")
+    assert "demo/en/demo-poster-a4.pdf" in listed.stdout.split(), listed.stderr
+    [result] = build(Options(tiny, tmp_path / "out", selection=Selection(formats=("poster",)), jobs=1))
+    assert result.ok, result.problems
+    page = PdfReader(tmp_path / "out" / result.target.relpath).pages[0]
+    sizes = {}
+
+    def visit(text, cm, tm, font, font_size):
+        sizes[text.strip()] = round(font_size * math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3]))
+
+    page.extract_text(visitor_text=visit)
+    assert sizes.get("A big title") == 40, sizes  # the poster's own stylesheet
+
+
+def test_a_script_without_fonts_is_one_problem_not_one_per_character(tiny):
+    add_files(tiny, {"handouts/demo/hi/meta.toml": 'title = "डेमो"\n\n[translation]\nsource_version = "1.2.0"\n',
+                         "handouts/demo/hi/card.md": "# मुझे CAR-T मिला है\n\n## {#warning-signs}\n"})
+    found = problems_of(tiny)
+    script = [line for line in found if "Deva script, which has no fonts" in line]
+    assert len(script) == 1 and "[scripts.Deva]" in script[0], found
+    assert not [line for line in found if "is not in the shipped fonts" in line]
+
+
+def test_a_script_is_added_with_a_table_and_a_font(tiny, tmp_path):
+    """Hebrew, with a font the repository does not ship (DejaVu Sans, from Debian),
+    set right to left, embedded, and no other font in the PDF."""
+    dejavu = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if not dejavu.is_file():
+        pytest.skip("fonts-dejavu-core is not installed")
+    shutil.copy(dejavu, tiny / "styles/fonts/DejaVuSans.ttf")
+    (tiny / "styles/script-hebr.css").write_text(textwrap.dedent("""\
+        /* Fonts */
+        @font-face { font-family: "DejaVu Sans"; src: url(fonts/DejaVuSans.ttf); }
+        /* Style */
+        html { font-family: "DejaVu Sans"; }
+        """))
+    (tiny / "handoutkit.toml").write_text('[scripts.Hebr]\nstylesheet = "styles/script-hebr.css"\n'
+                                          'fonts = ["DejaVuSans.ttf"]\n')
+    shutil.copy(tiny / "templates/strings/en.toml", tiny / "templates/strings/he.toml")
+    add_files(tiny, {
+        "handouts/demo/he/meta.toml": 'title = "כרטיס"\n\n[translation]\nsource_version = "1.2.0"\n'
+                                      'status = "draft"\ntranslator = "Test"\n',
+        "handouts/demo/he/partials/warning-signs.md": "- חום של 38 מעלות או יותר\n- קושי לנשום\n",
+        "handouts/demo/he/card.md": "# קיבלתי טיפול CAR-T\nאני במחקר.\n\n## פנו לעזרה אם יש לי: {#warning-signs}\n"
+                                    "@include warning-signs\n\n## הראו את הכרטיס {#show-card}\nהראו את הכרטיס לרופא.\n"})
+    [result] = build(Options(tiny, tmp_path / "out", selection=Selection(langs=("he",), formats=("card",)), jobs=1))
+    assert result.ok, result.problems
+    reader = PdfReader(tmp_path / "out" / result.target.relpath)
+    fonts = {font["/BaseFont"].split("+")[-1] for page in reader.pages
+             for font in page["/Resources"]["/Font"].values() if "/BaseFont" in font}
+    # The script's font for the text; the page footers keep the base's Noto Sans (base.css).
+    assert "DejaVu-Sans" in fonts and fonts <= {"DejaVu-Sans", "Handout-Sans", "Handout-Sans-Bold"}, fonts
+    assert "קושי" in " ".join(page.extract_text() for page in reader.pages) \
+        or "ישוק" in " ".join(page.extract_text() for page in reader.pages)  # extractors differ on RTL order
+
+
+def test_the_help_section_is_named_by_role_and_must_be(tiny):
+    toml = tiny / "handouts/demo/handout.toml"
+    toml.write_text(toml.read_text().replace('help = "when-to-call"', 'help = "get-help"\nsummary = "about"'))
+    found = problems_of(tiny)
+    assert any("role help = 'get-help' names no section" in line and "when-to-call" in line for line in found), found
+    assert any("unknown role 'summary'" in line for line in found), found
+    toml.write_text(toml.read_text().replace('help = "get-help"\n', ""))
+    assert any("no help section: the clinic's numbers would have no place" in line for line in problems_of(tiny))
+
+
+def render_brief(root: Path) -> str:
+    project = load_project(Options(root))
+    target = Target("demo", "en", "brief", "a4")
+    return render_html(make_environment(root / "templates"), target, project.handouts["demo"],
+                       project.texts[target.key], project.strings["en"], settings=project.settings)
+
+
+def test_the_brief_points_to_the_references_only_where_another_format_prints_them(tiny):
+    pointer = "Full references are in the booklet."
+    assert pointer not in render_brief(tiny)  # the tiny handout has no booklet
+    toml = tiny / "handouts/demo/handout.toml"
+    toml.write_text(toml.read_text().replace('warnings = "warning-signs"', 'warnings = "warning-signs"\n'
+                                             'references = "references"')
+                    + '\n[formats.booklet]\nsections = ["about", "when-to-call", "references"]\n')
+    brief = (tiny / "handouts/demo/en/brief.md").read_text()
+    (tiny / "handouts/demo/en/booklet.md").write_text(brief + "\n## References {#references}\n@sources\n")
+    assert pointer in render_brief(tiny)
+
+
+def test_release_judges_only_the_selected_handout(tiny, tmp_path):
+    """An approved, in-date handout is released although another one is still a draft."""
+    approved = (tiny / "handouts/demo/handout.toml").read_text().replace('id = "demo"', 'id = "ready"').replace(
+        'status = "draft"', 'status = "approved"\napprover = "Dr A. Reviewer, nurse educator"\napproved_on = 2026-01-12')
+    files = {"handouts/ready/handout.toml": approved}
+    files |= {name.replace("/demo/", "/ready/"): (tiny / name).read_text()
+              for name in ("handouts/demo/en/meta.toml", "handouts/demo/en/partials/warning-signs.md",
+                           "handouts/demo/en/card.md", "handouts/demo/en/brief.md")}
+    add_files(tiny, files)
+    released = run_main("--root", tiny, "--out", tmp_path / "out", "--release", "--handout", "ready", "-j", "1")
+    assert released.returncode == 0, released.stderr
+    assert sorted(p.name for p in (tmp_path / "out/ready/en").glob("*.pdf")) == [
+        "ready-brief-a4.pdf", "ready-brief-letter.pdf", "ready-card-card.pdf"]
+    refused = run_main("--root", tiny, "--out", tmp_path / "out2", "--release", "-j", "1")
+    assert refused.returncode == 1 and "demo is a draft: --release refuses it" in refused.stderr
