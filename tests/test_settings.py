@@ -249,3 +249,84 @@ def test_python_m_handoutkit_is_the_same_command_line():
     completed = subprocess.run([sys.executable, "-m", "handoutkit", "--version"], capture_output=True, text=True,
                                timeout=60)
     assert completed.returncode == 0 and completed.stdout.startswith("handoutkit ")
+
+
+LIBRARY = {
+    # A medicine handout: a brief and a standard, its help section named otherwise.
+    "handouts/hydroxychloroquine/handout.toml": textwrap.dedent("""\
+        id = "hydroxychloroquine"
+        source_lang = "en"
+        version = "0.1.0"
+        last_reviewed = 2026-11-01
+        next_review = 2027-11-01
+        status = "draft"
+        safety_partials = ["eye-checks"]
+
+        [roles]
+        help = "get-help"
+
+        [formats.brief]
+        sections = ["what-it-does", "get-help"]
+
+        [formats.standard]
+        sections = ["what-it-does", "eyes", "get-help"]
+
+        [[sources]]
+        short = "ACR 2025"
+        authors = "American College of Rheumatology"
+        title = "Hydroxychloroquine (Plaquenil)"
+        year = 2025
+        url = "https://rheumatology.org/patients/hydroxychloroquine-plaquenil"
+        """),
+    "handouts/hydroxychloroquine/en/meta.toml": 'title = "Hydroxychloroquine for lupus"\n',
+    "handouts/hydroxychloroquine/en/partials/eye-checks.md": "- Have your eyes checked every year.\n",
+    "handouts/hydroxychloroquine/en/brief.md": "It calms your immune system.\n\n## What it does {#what-it-does}\n"
+                                                "It lowers flares.\n\n## Who to call {#get-help}\n@include eye-checks\n",
+    "handouts/hydroxychloroquine/en/standard.md": "It calms your immune system.\n\n## What it does {#what-it-does}\n"
+                                                   "It lowers flares.\n\n## Your eyes {#eyes}\nTell us if you see "
+                                                   "less well.\n\n## Who to call {#get-help}\n@include eye-checks\n",
+    # A procedure handout in the project's own format only.
+    "handouts/kidney-biopsy/handout.toml": textwrap.dedent("""\
+        id = "kidney-biopsy"
+        source_lang = "en"
+        version = "0.1.0"
+        last_reviewed = 2026-11-01
+        next_review = 2027-11-01
+        status = "draft"
+        safety_partials = []
+
+        [roles]
+        help = "after"
+
+        [formats.sheet]
+        sections = ["before", "after"]
+
+        [[sources]]
+        short = "NIDDK 2024"
+        authors = "National Institute of Diabetes and Digestive and Kidney Diseases"
+        title = "Kidney biopsy"
+        year = 2024
+        url = "https://www.niddk.nih.gov/health-information/diagnostic-tests/kidney-biopsy"
+        """),
+    "handouts/kidney-biopsy/en/meta.toml": 'title = "Your kidney biopsy"\n',
+    "handouts/kidney-biopsy/en/sheet.md": "## Before {#before}\nDo not eat after midnight.\n\n"
+                                          "## After {#after}\nRest for a day.\n",
+    "handoutkit.toml": '[formats.sheet]\ntemplate = "brief.html"\nstylesheet = "styles/brief.css"\n'
+                       'max_pages = 1\npapers = ["a4"]\n',
+}
+
+
+def test_a_library_of_three_handouts_builds_with_one_command_and_each_prints_the_clinic(tiny, tmp_path):
+    """Three handouts with different sections, roles and formats (one defined by the
+    project file); the clinic's numbers are printed in each one's help section."""
+    add_files(tiny, LIBRARY)
+    clinic = Path(__file__).parent.parent / "clinics/sample/clinic.toml"
+    built = run_main("--root", tiny, "--out", tmp_path / "out", "--clinic", clinic, "-j", "1")
+    assert built.returncode == 0, built.stdout + built.stderr
+    pdfs = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.pdf"))
+    assert len(pdfs) == 3 + 4 + 1, pdfs  # demo: card, brief x2; hydroxychloroquine: brief, standard x2; sheet
+    for pdf in pdfs:
+        if "-card-" in pdf:
+            continue  # the card prints the 24-hour number only (test_card)
+        text = " ".join(" ".join(p.extract_text() for p in PdfReader(tmp_path / "out" / pdf).pages).split())
+        assert all(number in text for number in ("+1 555-0100", "+1 555-0199", "911")), pdf
