@@ -21,6 +21,7 @@ from babel.dates import format_date
 from markupsafe import Markup
 
 from . import PROJECT_ROOT
+from .assets import find
 from .settings import DEFAULTS
 from .files import write_atomically
 from .languages import language
@@ -292,7 +293,7 @@ def render_catalog(entries: list[dict], failed: list[dict], thumbnails: dict, ro
     problems = {f["path"]: f.get("problems", []) for f in failed}
     targets = [describe_target(e, thumbnails.get(e["path"]), problems, today) for e in entries]
     handouts = group_by_handout(targets, entries)
-    css = (root / "styles" / "catalog.css").read_text(encoding="utf-8")
+    css = find(root, "styles/catalog.css").read_text(encoding="utf-8")
     env = make_environment(root / "templates")
     return env.get_template("catalog.html").render(
         handouts=handouts,

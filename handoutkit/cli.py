@@ -35,7 +35,9 @@ def parse_args(argv, prog: str = "build.py"):
                         help="card, brief, standard, booklet, or one of handoutkit.toml" + REPEAT)
     parser.add_argument("--paper", action="append", default=[], help="a4, letter, card, or one of handoutkit.toml" + REPEAT)
     parser.add_argument("--out", type=Path, help="output folder (default: dist/)")
-    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
+    # The project: build.py's own folder; for `handoutkit` and `python -m handoutkit`, the current one.
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT if prog == "build.py" else Path.cwd(),
+                        help="the project's folder (default: " + ("build.py's" if prog == "build.py" else "this") + " one)")
     parser.add_argument("--clinic", type=Path, metavar="FILE",
                         help="clinic profile (TOML): its name, logo and numbers on every copy; output in "
                              "dist/<clinic id>/ (default: handoutkit.toml [build] clinic)")

@@ -36,6 +36,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__
+from .assets import find, search_path
 from .files import write_atomically
 from .model import Result, Target
 
@@ -43,6 +44,7 @@ CACHE = ".handoutkit-inputs.json"  # beside manifest.json; hidden, so it is not 
 MANIFEST = "manifest.json"  # report.MANIFEST, repeated so a no-op never imports WeasyPrint
 SHARED_DIRS = ("templates", "styles")  # every target depends on all of their files...
 CATALOG_FILES = ("templates/catalog.html", "styles/catalog.css")  # ...but the catalog page's own
+SKELETON = "templates/new-handout/"  # and `build.py new`'s (scaffold.py)
 TEXT_SUFFIXES = (".md", ".toml")  # content, hashed per target; anything else in handouts/ is shared
 # The builder's modules that only schedule, present or serve builds: a change to them
 # cannot change a PDF, so it does not rebuild everything (every other module does).
@@ -100,8 +102,9 @@ def shared_files(root: Path) -> list[Path]:
     """Files every target depends on: templates, styles, fonts, images and the builder's
     code (Inputs adds the files an option brings: a clinic profile and its logo, as the
     loaded Clinic lists them). Listed anew each run, so an added file counts."""
-    files = [p for d in SHARED_DIRS for p in walk(root / d)
-             if not is_strings(p, root) and label(p, root) not in CATALOG_FILES]
+    files = [p for d in SHARED_DIRS for folder in search_path(root, d) for p in walk(folder)
+             if not is_strings(p) and label(p, folder.parent) not in CATALOG_FILES
+             and not label(p, folder.parent).startswith(SKELETON)]
     files += [p for p in walk(root / "handouts") if p.suffix not in TEXT_SUFFIXES]
     files += sorted(p for p in Path(__file__).parent.glob("*.py") if p.name not in NOT_BUILDER)
     # The settings: formats, papers and scripts (settings.py). A missing project file
@@ -120,16 +123,16 @@ def walk(folder: Path) -> list[Path]:
     return found
 
 
-def is_strings(path: Path, root: Path) -> bool:
+def is_strings(path: Path) -> bool:
     """Interface strings are per language: each target depends on its own only."""
-    return path.parent == root / "templates" / "strings"
+    return path.parent.name == "strings" and path.parent.parent.name == "templates"
 
 
 def content_files(target: Target, project) -> list[Path]:
     """The content files of one target, from the loaded project."""
     handout = project.handouts[target.handout]
     files = text_files(handout.path, target.lang, project.texts[target.key])
-    files.append(project.root / "templates" / "strings" / f"{target.lang}.toml")
+    files.append(find(project.root, f"templates/strings/{target.lang}.toml"))
     source = project.texts.get((target.handout, handout.source_lang, target.format))
     if target.lang != handout.source_lang and source:
         files += text_files(handout.path, handout.source_lang, source)  # what "stale" is computed from

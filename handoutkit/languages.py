@@ -55,11 +55,14 @@ def language(tag: str) -> Language:
 
 
 @lru_cache
-def coverage(fonts_dir: Path, fonts: tuple[str, ...]) -> frozenset[int]:
-    """Every code point the given font files have a glyph for."""
+def coverage(fonts_dirs: Path | tuple[Path, ...], fonts: tuple[str, ...]) -> frozenset[int]:
+    """Every code point the given font files have a glyph for; each file is taken from
+    the first of the folders that has it (a project's styles/fonts, then the builder's)."""
     from fontTools.ttLib import TTFont
+    folders = (fonts_dirs,) if isinstance(fonts_dirs, Path) else fonts_dirs
     points = set()
     for name in fonts:
-        with TTFont(fonts_dir / name, lazy=True) as font:
+        path = next((folder / name for folder in folders if (folder / name).is_file()), folders[0] / name)
+        with TTFont(path, lazy=True) as font:
             points.update(font.getBestCmap())
     return frozenset(points)

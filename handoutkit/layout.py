@@ -26,18 +26,29 @@ class Layout:
 
 
 class AssetFetcher(URLFetcher):
-    """Fetch only files inside the allowed folders: no network, no other file."""
+    """Fetch only files inside the allowed folders: no network, no other file.
+    `fallbacks` maps a folder to another that serves the files it lacks (a project's
+    styles/ to the builder's: assets.py)."""
 
-    def __init__(self, roots):
+    def __init__(self, roots, fallbacks: dict | None = None):
         super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=5)
         self.roots = [Path(r).resolve() for r in roots]
+        self.fallbacks = {Path(k).resolve(): Path(v).resolve() for k, v in (fallbacks or {}).items()}
 
     def fetch(self, url, headers=None):
         if url.startswith("file:"):
-            path = Path(url2pathname(urlsplit(url).path)).resolve()
+            path = self.stand_in(Path(url2pathname(urlsplit(url).path)).resolve())
+            url = path.as_uri()
             if not any(path.is_relative_to(root) for root in self.roots):
                 raise ValueError(f"blocked {url}: only files in {', '.join(map(str, self.roots))} may be loaded")
         return super().fetch(url, headers)
+
+    def stand_in(self, path: Path) -> Path:
+        """The path, or the fallback folder's file when the path's folder lacks it."""
+        for folder, fallback in self.fallbacks.items():
+            if path.is_relative_to(folder) and not path.exists() and (fallback / path.relative_to(folder)).exists():
+                return fallback / path.relative_to(folder)
+        return path
 
 
 class _Collect(logging.Handler):

@@ -11,6 +11,7 @@ from pathlib import Path
 from babel.core import UnknownLocaleError
 from jinja2 import TemplateSyntaxError
 
+from .assets import find, search_path
 from .clinics import Clinic, load_clinic
 from .content import check_glyphs, load_handout, load_meta, load_text, read_lines
 from .discover import Variants, check_selection, find_handout_folders, plan_targets
@@ -132,7 +133,7 @@ def scope_of(problem: Problem, handouts: dict[str, Handout], root: Path) -> tupl
     matches anything; None when it is not within one handout or language."""
     root = Path(os.path.abspath(root))
     path = Path(os.path.abspath(root / problem.path))  # relative paths are the project's; no symlinks followed
-    if path.parent == root / "templates" / "strings":
+    if path.parent.name == "strings" and path.parent.parent.name == "templates":
         return (None, path.stem, None)  # a language's interface strings: every target in it
     try:
         parts = path.relative_to(root / "handouts").parts
@@ -197,7 +198,8 @@ def check_templates(templates_dir: Path) -> list[Problem]:
     before anything is rendered, not as the same failure in every target."""
     env = make_environment(templates_dir)
     problems = []
-    for path in sorted(templates_dir.glob("*.html")):
+    found = {p.name: p for folder in reversed(search_path(templates_dir.parent, "templates")) for p in folder.glob("*.html")}
+    for path in sorted(found.values(), key=lambda p: p.name):  # the project's, where it has its own
         try:
             env.get_template(path.name)
         except TemplateSyntaxError as error:
@@ -214,7 +216,7 @@ def load_language(handout: Handout, lang: str, root: Path, settings: Settings, p
     meta = load_meta(folder, problems)
     check_translation_meta(meta, folder / "meta.toml", lang == handout.source_lang, problems)
     glyphs = glyphs_for(root, lang, settings)
-    for path in (folder / "meta.toml", root / "templates" / "strings" / f"{lang}.toml"):
+    for path in (folder / "meta.toml", find(root, f"templates/strings/{lang}.toml")):
         if path.is_file() and glyphs:
             check_glyphs(read_lines(path, problems), glyphs, problems)
     return meta
@@ -224,7 +226,7 @@ def glyphs_for(root: Path, lang: str, settings: Settings) -> frozenset[int]:
     """The code points the shipped fonts can show for a language (empty if Babel does
     not know it, or the project has no fonts for its script: check_script says so)."""
     try:
-        return coverage(root / "styles" / "fonts", settings.scripts[language(lang).script].fonts)
+        return coverage(tuple(search_path(root, "styles/fonts")), settings.scripts[language(lang).script].fonts)
     except (ValueError, UnknownLocaleError, FileNotFoundError, KeyError):
         return frozenset()
 

@@ -14,6 +14,7 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from .assets import find, search_path
 from .clinics import WORST_CASE, Clinic
 from .content import read_toml
 from .errors import Problem
@@ -55,7 +56,7 @@ class Strings:
 
 def load_strings(templates_dir: Path, lang: str, problems: list) -> Strings | None:
     """Read and check a language's interface strings."""
-    path = templates_dir / "strings" / f"{lang}.toml"
+    path = find(templates_dir.parent, f"templates/strings/{lang}.toml")
     if not path.is_file():
         problems.append(Problem(path, f"no interface strings for language '{lang}'",
                                 "copy templates/strings/en.toml and translate the values"))
@@ -80,9 +81,10 @@ def check_locale(lang: str, path: Path, problems: list) -> None:
 
 
 def make_environment(templates_dir: Path) -> Environment:
-    """The Jinja2 environment every target is rendered with."""
+    """The Jinja2 environment every target is rendered with: the project's templates,
+    then the builder's (assets.py), so a project replaces one template at a time."""
     return Environment(
-        loader=FileSystemLoader(templates_dir),
+        loader=FileSystemLoader(search_path(templates_dir.parent, "templates")),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         keep_trailing_newline=True,

@@ -13,8 +13,9 @@ from datetime import date
 from pathlib import Path
 
 from . import PROJECT_ROOT
+from .assets import find
 
-SKELETON = Path("templates") / "new-handout"
+SKELETON = "templates/new-handout"
 ID_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
@@ -25,7 +26,7 @@ def new_main(argv, out, err, prog: str = "build.py") -> int:
     parser.add_argument("--title", help="its English title (default: made from the id)")
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    folder, skeleton = args.root / "handouts" / args.id, args.root / SKELETON
+    folder, skeleton = args.root / "handouts" / args.id, find(args.root, SKELETON)
     problem = (f"'{args.id}' is not a handout id (use lower-case letters, digits and hyphens, e.g. hydroxychloroquine)"
                if not ID_RE.match(args.id) else f"{folder} exists (choose another id)" if folder.exists()
                else f"no skeleton at {skeleton} (copy templates/new-handout/ from the builder's repository)"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .assets import find
 from .errors import ContentError, Problem
 
 PROJECT_FILE = "handoutkit.toml"
@@ -242,12 +243,12 @@ def check_settings(own: dict, settings: Settings, root: Path, path: Path) -> lis
                                         f"known papers: {', '.join(settings.papers)}; or add [papers.{paper}]",
                                         key_line(path, table, "papers")))
         if name in own.get("formats", {}):
-            problems += missing_files(path, table, {"template": root / "templates" / fmt.template,
-                                                    "stylesheet": root / fmt.stylesheet})
+            problems += missing_files(path, table, {"template": find(root, f"templates/{fmt.template}"),
+                                                    "stylesheet": find(root, fmt.stylesheet)})
     for code, script in settings.scripts.items():
         if code in own.get("scripts", {}):
-            files = {"fonts": root / "styles" / "fonts" / font for font in script.fonts}
-            files |= {"stylesheet": root / script.stylesheet} if script.stylesheet else {}
+            files = {"fonts": find(root, f"styles/fonts/{font}") for font in script.fonts}
+            files |= {"stylesheet": find(root, script.stylesheet)} if script.stylesheet else {}
             problems += missing_files(path, f"scripts.{code}", files)
     for paper in settings.papers.values():
         if not PAGE_SIZE_RE.match(paper.size.strip()):

@@ -14,6 +14,7 @@ from typing import Callable
 from weasyprint.text.fonts import FontConfiguration
 
 from . import audit, checks
+from .assets import search_path
 from .catalog import save_thumbnail
 from .content import MAX_IMAGE_PIXELS
 from .files import write_atomically
@@ -37,8 +38,9 @@ class Tools:
 
 def make_tools(project, lay_out_with: Callable = lay_out) -> Tools:
     """Made per build: a file edited between builds of `serve` is read again."""
-    assets = [project.root / "styles", project.root / "handouts"]
-    fetcher = AssetFetcher(assets + ([project.clinic.folder] if project.clinic else []))
+    styles = search_path(project.root, "styles")  # the project's, then the builder's (assets.py)
+    fetcher = AssetFetcher(styles + [project.root / "handouts"] + ([project.clinic.folder] if project.clinic else []),
+                           fallbacks=dict(zip(styles, styles[1:])))
     return Tools(make_environment(project.root / "templates"), fetcher, FontConfiguration(), {}, lay_out_with)
 
 
@@ -118,7 +120,8 @@ def section_html(text: Text) -> str:
 def check_target(layout, target: Target, fmt, readability, root: Path) -> list[str]:
     return (checks.check_pages(layout.pages, fmt, target.large_print)
             + checks.check_log(layout.messages)
-            + checks.check_fonts(layout.pdf, checks.shipped_font_names(root / "styles" / "fonts"))
+            + checks.check_fonts(layout.pdf, frozenset().union(*map(checks.shipped_font_names,
+                                                                     search_path(root, "styles/fonts"))))
             + checks.check_readability(readability, fmt))
 
 

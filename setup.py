@@ -1,0 +1,24 @@
+"""The wheel carries the builder's templates/ and styles/ (fonts included) as package
+data, in handoutkit/assets/: the repository keeps them at its top level, where authors
+find them, and this copies them in when a wheel is built (handoutkit/__init__.py,
+ASSETS_ROOT). Everything else is in pyproject.toml."""
+
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+ASSETS = ("templates", "styles")
+
+
+class BuildWithAssets(build_py):
+    def run(self):
+        super().run()
+        if self.editable_mode:  # an editable install reads them from the checkout
+            return
+        for name in ASSETS:
+            shutil.copytree(Path(name), Path(self.build_lib) / "handoutkit" / "assets" / name, dirs_exist_ok=True)
+
+
+setup(cmdclass={"build_py": BuildWithAssets})
