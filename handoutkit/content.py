@@ -9,6 +9,7 @@ A format's Markdown file looks like this:
     Intro paragraph.
     ## A section heading {#section-id}
     @include warning-signs        <- the text of partials/warning-signs.md
+    @include car-t-lupus/warning-signs  <- another handout's partial, same language
     @sources                      <- the numbered list of handout.toml's sources
 """
 
@@ -23,7 +24,7 @@ from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
 from .errors import Problem
-from .model import Control, Handout, Section, Source, Text
+from .model import Control, Handout, Section, Source, Text, partial_path
 
 MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
 HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", "status",
@@ -43,7 +44,9 @@ STATUSES = ("draft", "approved")
 SECTION_RE = re.compile(r"^##\s+(?P<heading>.+?)\s*\{#(?P<id>[a-z0-9-]+)\}\s*$")
 DIRECTIVE_RE = re.compile(r"^@(?P<name>[a-z]+)(?:\s+(?P<arg>\S+))?\s*$")
 DIRECTIVE_WORD_RE = re.compile(r"^\s*@(include|sources)\b")
-PARTIAL_NAME_RE = re.compile(r"^[a-z0-9-]+$")
+# A partial of the handout itself, or `other-handout/name`: another handout's partial in
+# the same language, so shared safety text is written (and translated) in one place.
+PARTIAL_NAME_RE = re.compile(r"^([a-z0-9-]+/)?[a-z0-9-]+$")
 IMAGE_RE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)[^)]*\)")
 # A link's address may hold one level of balanced brackets, as in Markdown: (javascript:f(1))
 LINK_RE = re.compile(r"(?<!!)\[[^\]]*\]\((?P<href>(?:[^()\s]|\([^()\s]*\))*)|^ {0,3}\[[^\]]+\]:\s*(?P<ref>\S+)")
@@ -427,21 +430,37 @@ def expand_directives(lines, folder, control, partials, problems, depth=0) -> li
 
 
 def include_partial(line, name, folder, control, partials, problems, depth) -> list[Line]:
-    """The lines of partials/<name>.md, themselves expanded (one level of nesting is plenty)."""
-    path = folder / "partials" / f"{name}.md"
-    if not PARTIAL_NAME_RE.match(name) or not path.is_file():
-        available = sorted(p.stem for p in (folder / "partials").glob("*.md"))
-        problems.append(Problem(line.path, f"@include '{name}': no file partials/{name}.md",
-                                f"available: {', '.join(available) or 'none'}", line.number))
+    """The lines of partials/<name>.md (or another handout's, for `handout/name`),
+    themselves expanded (one level of nesting is plenty)."""
+    path = partial_path(folder.parent, folder.name, name) if PARTIAL_NAME_RE.match(name) else None
+    if path is None or not path.is_file():
+        problems.append(Problem(line.path, f"@include '{name}': no file {shown_partial(folder, name)}",
+                                f"available: {', '.join(available_partials(folder, name)) or 'none'}", line.number))
         return []
     if depth >= 2:
         problems.append(Problem(line.path, f"@include '{name}' is nested too deeply", line=line.number))
         return []
     included = read_lines(path, problems)
     partials[name] = "\n".join(item.text for item in included)
-    # Blank lines around the partial keep it a separate Markdown block.
+    # Blank lines around the partial keep it a separate Markdown block. A shared
+    # partial's own @include lines name partials of its own handout.
     blank = [Line("", line.path, line.number)]
-    return blank + expand_directives(included, folder, control, partials, problems, depth + 1) + blank
+    return blank + expand_directives(included, path.parent.parent, control, partials, problems, depth + 1) + blank
+
+
+def shown_partial(folder: Path, name: str) -> str:
+    """A partial's file as an author finds it: partials/x.md, or handouts/other/<lang>/partials/x.md."""
+    if "/" not in name:
+        return f"partials/{name}.md"
+    other, _, stem = name.partition("/")
+    return f"handouts/{other}/{folder.name}/partials/{stem}.md"
+
+
+def available_partials(folder: Path, name: str) -> list[str]:
+    """The names an @include could use instead, in the folder the name points to."""
+    other = name.partition("/")[0] if "/" in name else ""
+    where = folder.parent.parent / other / folder.name if other else folder
+    return sorted(f"{other}/{p.stem}" if other else p.stem for p in (where / "partials").glob("*.md"))
 
 
 def format_sources(control: Control) -> list[str]:

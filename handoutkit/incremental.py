@@ -38,7 +38,7 @@ from pathlib import Path
 from . import __version__
 from .assets import find, search_path
 from .files import write_atomically
-from .model import Result, Target
+from .model import Result, Target, partial_path
 
 CACHE = ".handoutkit-inputs.json"  # beside manifest.json; hidden, so it is not mistaken for output
 MANIFEST = "manifest.json"  # report.MANIFEST, repeated so a no-op never imports WeasyPrint
@@ -140,7 +140,8 @@ def content_files(target: Target, project) -> list[Path]:
 
 
 def text_files(folder: Path, lang: str, text) -> list[Path]:
-    partials = [folder / lang / "partials" / f"{name}.md" for name in sorted(text.partials)]
+    # A shared partial (`other/name`) lives in the other handout: a change there rebuilds both.
+    partials = [partial_path(folder, lang, name) for name in sorted(text.partials)]
     return [folder / lang / "meta.toml", text.path] + partials
 
 

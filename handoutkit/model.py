@@ -70,6 +70,14 @@ class Text:
     partials: dict[str, str] = field(default_factory=dict)  # name -> Markdown, as included
 
 
+def partial_path(handout_dir: Path, lang: str, name: str) -> Path:
+    """Where `@include name` reads from: the handout's own partials/<name>.md, or, for
+    `other/name`, the same language's partial of the handout `other` beside it."""
+    other, _, stem = name.rpartition("/")
+    folder = handout_dir.parent / other if other else handout_dir
+    return folder / lang / "partials" / f"{stem}.md"
+
+
 @dataclass(frozen=True)
 class Target:
     handout: str

@@ -65,8 +65,11 @@ def hash_file(path: Path) -> str:
 
 
 def source_files(source_text) -> list[str]:
-    """The source-language files a format's text is made of, relative to the language folder."""
-    return [source_text.path.name, "meta.toml"] + [f"partials/{name}.md" for name in sorted(source_text.partials)]
+    """The source-language files a format's text is made of, relative to the language folder.
+    Another handout's partial (`other/name`) is left out: its translation belongs to
+    that handout, whose own targets say when it is stale."""
+    return [source_text.path.name, "meta.toml"] + [f"partials/{name}.md" for name in sorted(source_text.partials)
+                                                   if "/" not in name]
 
 
 def changed_sources(source_text, meta: dict) -> list[str]:

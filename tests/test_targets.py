@@ -12,9 +12,9 @@ import pytest
 from conftest import REPO_TARGETS, body_size, page_texts, read_pdf
 from handoutkit import PROJECT_ROOT
 from handoutkit.checks import shipped_font_names, check_fonts
-from handoutkit.settings import DEFAULTS
+from handoutkit.settings import settings_of
 
-FORMATS = DEFAULTS.formats
+FORMATS = settings_of(PROJECT_ROOT).formats  # the builder's and the repository's own (handoutkit.toml: log)
 from handoutkit.project import Options, load_project
 
 # Page sizes in PostScript points, from ISO 216, ANSI and ISO/IEC 7810 ID-1.
@@ -57,7 +57,8 @@ def test_repo_content_is_valid():
 def test_english_targets_are_planned():
     english = {t.relpath for t in REPO_TARGETS if t.lang == "en"}
     assert english == {f"car-t-lupus/en/car-t-lupus-{name}.pdf" for name in (
-        "card-card", "brief-a4", "brief-letter", "standard-a4", "standard-letter", "booklet-a4", "booklet-letter")}
+        "card-card", "brief-a4", "brief-letter", "standard-a4", "standard-letter", "booklet-a4", "booklet-letter")} | {
+        f"car-t-lupus-daily-log/en/car-t-lupus-daily-log-log-{paper}.pdf" for paper in ("a4", "letter")}
 
 
 @targets
