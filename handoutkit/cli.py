@@ -218,7 +218,8 @@ def mark(options, langs, out) -> int:
     from .project import load_project
     from .translations import mark_translated
     project = load_project(options)
-    for handout in project.handouts.values():
+    chosen = options.selection.handouts  # --handout: only those; none given: every handout
+    for handout in (h for h in project.handouts.values() if not chosen or h.id in chosen):
         for lang in langs:
             if lang in handout.languages and lang != handout.source_lang:
                 hashes = mark_translated(handout.path / handout.source_lang, handout.path / lang / "meta.toml")
