@@ -88,8 +88,8 @@ def as_options(argv: list[str]) -> list[str]:
     """A command word that is another spelling of options becomes them:
     `check` -> `--check`, `mark-translated de fr` -> `--mark-translated de --mark-translated fr`."""
     if argv[:1] == ["mark-translated"]:
-        langs = [arg for arg in argv[1:] if not arg.startswith("-")]
-        rest = [arg for arg in argv[1:] if arg.startswith("-")]
+        count = next((i for i, arg in enumerate(argv[1:]) if arg.startswith("-")), len(argv) - 1)
+        langs, rest = argv[1:1 + count], argv[1 + count:]  # the words up to the first option
         return [word for lang in langs for word in ("--mark-translated", lang)] + rest
     return AS_OPTIONS[argv[0]] + argv[1:] if argv[:1] and argv[0] in AS_OPTIONS else argv
 

@@ -330,3 +330,20 @@ def test_a_library_of_three_handouts_builds_with_one_command_and_each_prints_the
             continue  # the card prints the 24-hour number only (test_card)
         text = " ".join(" ".join(p.extract_text() for p in PdfReader(tmp_path / "out" / pdf).pages).split())
         assert all(number in text for number in ("+1 555-0100", "+1 555-0199", "911")), pdf
+
+
+def test_mark_translated_marks_only_the_selected_handout(tiny):
+    from conftest import GERMAN
+    add_files(tiny, GERMAN)
+    add_files(tiny, {name.replace("/demo/", "/other/"): (tiny / name).read_text().replace('id = "demo"', 'id = "other"')
+                     for name in [*GERMAN, "handouts/demo/handout.toml", "handouts/demo/en/meta.toml",
+                                  "handouts/demo/en/partials/warning-signs.md", "handouts/demo/en/card.md",
+                                  "handouts/demo/en/brief.md"]})
+    add_files(tiny, {"handouts/other/de/brief.md": "Kurz.\n\n## Worum es geht {#about}\nSie lesen das.\n\n"
+                                                   "## Wann anrufen {#when-to-call}\n@include warning-signs\n"})
+    before = (tiny / "handouts/demo/de/meta.toml").read_text()
+    marked = run_main("mark-translated", "de", "--handout", "other", "--root", tiny)
+    assert marked.returncode == 0, marked.stderr
+    assert "other/de: marked" in marked.stdout and "demo/de" not in marked.stdout
+    assert (tiny / "handouts/demo/de/meta.toml").read_text() == before
+    assert "source_hashes" in (tiny / "handouts/other/de/meta.toml").read_text()
