@@ -28,3 +28,13 @@ def find(root: Path, relpath: str) -> Path:
         if (base / relpath).exists():
             return base / relpath
     return root / relpath
+
+
+def is_project(folder: Path) -> bool:
+    return (folder / "handoutkit.toml").is_file() or (folder / "handouts").is_dir()
+
+
+def find_project(start: Path) -> Path:
+    """The nearest folder, from `start` up, that holds handoutkit.toml or handouts/ (as git
+    finds its repository); `start` itself when none does."""
+    return next((folder for folder in (start, *start.parents) if is_project(folder)), start)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import PROJECT_ROOT, __version__
+from .assets import find_project
 from .discover import Selection
 from .errors import ContentError, UsageError
 
@@ -36,8 +37,9 @@ def parse_args(argv, prog: str = "build.py"):
     parser.add_argument("--paper", action="append", default=[], help="a4, letter, card, or one of handoutkit.toml" + REPEAT)
     parser.add_argument("--out", type=Path, help="output folder (default: dist/)")
     # The project: build.py's own folder; for `handoutkit` and `python -m handoutkit`, the current one.
-    parser.add_argument("--root", type=Path, default=PROJECT_ROOT if prog == "build.py" else Path.cwd(),
-                        help="the project's folder (default: " + ("build.py's" if prog == "build.py" else "this") + " one)")
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT if prog == "build.py" else find_project(Path.cwd()),
+                        help="the project's folder (default: " + ("build.py's" if prog == "build.py" else
+                                                                  "the nearest with handoutkit.toml or handouts/") + ")")
     parser.add_argument("--clinic", type=Path, metavar="FILE",
                         help="clinic profile (TOML): its name, logo and numbers on every copy; output in "
                              "dist/<clinic id>/ (default: handoutkit.toml [build] clinic)")

@@ -44,7 +44,7 @@ CACHE = ".handoutkit-inputs.json"  # beside manifest.json; hidden, so it is not 
 MANIFEST = "manifest.json"  # report.MANIFEST, repeated so a no-op never imports WeasyPrint
 SHARED_DIRS = ("templates", "styles")  # every target depends on all of their files...
 CATALOG_FILES = ("templates/catalog.html", "styles/catalog.css")  # ...but the catalog page's own
-SKELETON = "templates/new-handout/"  # and `build.py new`'s (scaffold.py)
+SKELETONS = ("templates/new-handout/", "templates/new-project/")  # and `build.py new`'s (scaffold.py)
 TEXT_SUFFIXES = (".md", ".toml")  # content, hashed per target; anything else in handouts/ is shared
 # The builder's modules that only schedule, present or serve builds: a change to them
 # cannot change a PDF, so it does not rebuild everything (every other module does).
@@ -104,7 +104,7 @@ def shared_files(root: Path) -> list[Path]:
     loaded Clinic lists them). Listed anew each run, so an added file counts."""
     files = [p for d in SHARED_DIRS for folder in search_path(root, d) for p in walk(folder)
              if not is_strings(p) and label(p, folder.parent) not in CATALOG_FILES
-             and not label(p, folder.parent).startswith(SKELETON)]
+             and not label(p, folder.parent).startswith(SKELETONS)]
     files += [p for p in walk(root / "handouts") if p.suffix not in TEXT_SUFFIXES]
     files += sorted(p for p in Path(__file__).parent.glob("*.py") if p.name not in NOT_BUILDER)
     # The settings: formats, papers and scripts (settings.py). A missing project file

@@ -2,8 +2,8 @@
 
 The skeleton is the project's own data, so a team changes what every new handout starts
 with (its house sections, its standard warning signs) without Python. The copy is a
-draft to be written over; it builds once its sources are named (every handout needs
-them, and a made-up one would be printed).
+draft to be written over; it builds as it is, with a placeholder source that says to
+replace it (printed as a draft: --release refuses it).
 """
 
 import argparse
@@ -13,37 +13,46 @@ from datetime import date
 from pathlib import Path
 
 from . import PROJECT_ROOT
-from .assets import find
+from .assets import find, find_project, is_project
 
 SKELETON = "templates/new-handout"
+PROJECT_SKELETON = "templates/new-project"
 ID_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
 def new_main(argv, out, err, prog: str = "build.py") -> int:
-    """0: the handout was made; 2: a bad id, or one that exists."""
-    parser = argparse.ArgumentParser(prog=f"{prog} new", description="Start a new handout from templates/new-handout/.")
+    """In a project: a new handout in handouts/ID/. Anywhere else: a new project in the
+    folder ID (templates/new-project/: a commented handoutkit.toml and a sample clinic)
+    holding that handout. 0: made; 2: a bad id, or a folder that exists."""
+    parser = argparse.ArgumentParser(prog=f"{prog} new", description="Start a new handout (or, outside a "
+                                     "project, a new project) from templates/new-handout/ and templates/new-project/.")
     parser.add_argument("id", help="the handout's id and folder name: lower-case letters, digits and hyphens")
     parser.add_argument("--title", help="its English title (default: made from the id)")
-    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT if prog == "build.py" else find_project(Path.cwd()),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    folder, skeleton = args.root / "handouts" / args.id, find(args.root, SKELETON)
+    project = args.root if is_project(args.root) else Path.cwd() / args.id
+    folder = project / "handouts" / args.id
     problem = (f"'{args.id}' is not a handout id (use lower-case letters, digits and hyphens, e.g. hydroxychloroquine)"
                if not ID_RE.match(args.id) else f"{folder} exists (choose another id)" if folder.exists()
-               else f"no skeleton at {skeleton} (copy templates/new-handout/ from the builder's repository)"
-               if not skeleton.is_dir() else None)
+               else f"{project} exists and is not a project (choose another name)" if project.exists()
+               and not is_project(project) else None)
     if problem:
         print(f"error: {problem}", file=err)
         return 2
     fill = {"{id}": args.id, "{title}": args.title or args.id.replace("-", " ").capitalize(),
             "{today}": date.today().isoformat(), "{next_review}": next_year(date.today()).isoformat()}
-    copy_skeleton(skeleton, folder, fill)
-    print(f"made {folder}: write its text in en/ and its sources in handout.toml [[sources]], "
-          f"then `{prog} check` and `{prog} --handout {args.id}`", file=out)
+    if not is_project(project):
+        copy_skeleton(find(args.root, PROJECT_SKELETON), project, fill)
+    copy_skeleton(find(args.root, SKELETON), folder, fill)
+    where = f"cd {project} && " if project != args.root else ""
+    print(f"made {folder}: write its text in en/ and its sources in handout.toml, then {where}`{prog} check` "
+          f"and `{prog} --handout {args.id}`", file=out)
     return 0
 
 
 def copy_skeleton(skeleton: Path, folder: Path, fill: dict) -> None:
-    shutil.copytree(skeleton, folder)
+    shutil.copytree(skeleton, folder, dirs_exist_ok=True)
     for path in folder.rglob("*"):
         if path.suffix in (".toml", ".md"):
             text = path.read_text(encoding="utf-8")

@@ -214,23 +214,33 @@ def test_release_judges_only_the_selected_handout(tiny, tmp_path):
     assert refused.returncode == 1 and "demo is a draft: --release refuses it" in refused.stderr
 
 
-def test_new_starts_a_handout_that_builds_once_its_sources_are_named(tiny, tmp_path):
+def test_new_starts_a_handout_that_builds_as_a_draft(tiny, tmp_path):
     """`build.py new ID` copies the project's skeleton (templates/new-handout/); the
     README's "Adding a handout" recipe, followed in a temporary project."""
     made = run_main("new", "--root", tiny, "hydroxychloroquine", "--title", "Hydroxychloroquine for lupus")
     assert made.returncode == 0, made.stderr
-    toml = tiny / "handouts/hydroxychloroquine/handout.toml"
-    checked = run_main("check", "--root", tiny)
-    assert checked.returncode == 1 and "hydroxychloroquine/handout.toml: no [[sources]] listed" in checked.stderr
-    toml.write_text(toml.read_text() + '\n[[sources]]\nshort = "ACR 2025"\nauthors = "American College of '
-                    'Rheumatology"\ntitle = "Hydroxychloroquine"\nyear = 2025\nurl = "https://rheumatology.org"\n')
+    assert run_main("check", "--root", tiny).returncode == 0
     built = run_main("--root", tiny, "--out", tmp_path / "out", "--handout", "hydroxychloroquine", "-j", "1")
     assert built.returncode == 0, built.stdout + built.stderr
     text = " ".join(PdfReader(tmp_path / "out/hydroxychloroquine/en/hydroxychloroquine-brief-a4.pdf").pages[0]
                     .extract_text().split())
-    assert "Hydroxychloroquine for lupus" in text and "Draft" in text and "Your care team" in text
+    assert "Hydroxychloroquine for lupus" in text and "Your care team" in text
+    assert "Draft - not yet approved" in text and "Sources to add" in text  # the placeholder shows
     assert run_main("new", "--root", tiny, "hydroxychloroquine").returncode == 2  # it exists
     assert "is not a handout id" in run_main("new", "--root", tiny, "Bad Id").stderr
+
+
+def test_new_outside_a_project_makes_one_that_the_installed_command_builds(tmp_path, monkeypatch):
+    """`handoutkit new demo && cd demo && handoutkit build`."""
+    from handoutkit import cli
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["new", "demo"], prog="handoutkit") == 0
+    assert (tmp_path / "demo/handoutkit.toml").is_file() and (tmp_path / "demo/clinics/sample/clinic.toml").is_file()
+    monkeypatch.chdir(tmp_path / "demo/handouts")  # the project is found from a folder inside it
+    assert cli.main(["build", "-j", "1", "--clinic", "../clinics/sample/clinic.toml"], prog="handoutkit") == 0
+    assert (tmp_path / "demo/dist/manifest.json").is_file()
+    pdf = tmp_path / "demo/dist/sample-clinic/demo/en/demo-brief-a4.pdf"
+    assert "+1 555-0199" in PdfReader(pdf).pages[0].extract_text()
 
 
 def test_commands_are_words_and_options_are_checked(tiny):
