@@ -7,6 +7,7 @@ thumbnails/, so it works from file://, from any static host, and when dist/ is
 copied elsewhere. It never asks for anything outside its folder.
 """
 
+import csv
 import io
 from collections import Counter
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from .languages import language
 from .render import make_environment
 
 INDEX = "index.html"
+INDEX_CSV = "index.csv"  # the same list as a table
 THUMBNAILS = "thumbnails"
 THUMBNAIL_WIDTH = 240  # pixels: shown about 110 CSS px wide, so still sharp on 2x screens
 
@@ -75,7 +77,29 @@ def write_catalog(out_dir: Path, manifest: dict, *, root: Path = PROJECT_ROOT,
     html = render_catalog(entries, manifest.get("failed", []), thumbnails, root, today or date.today())
     path = out_dir / INDEX
     write_atomically(path, html.encode("utf-8"))
+    write_atomically(out_dir / INDEX_CSV, catalog_csv(entries))
     return path
+
+
+CSV_COLUMNS = ("title", "lang", "format", "paper", "variant", "version", "status", "next_review", "path")
+
+
+def catalog_csv(entries: list[dict]) -> bytes:
+    """The catalog as a table (index.csv), for intranets and EHR content loaders: one row per
+    PDF, UTF-8 with a byte-order mark so that Excel reads the accents and scripts."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries:
+        row = {**entry, "variant": ", ".join(variants(entry)) or "regular"}
+        writer.writerow([spreadsheet_safe(str(row.get(column) or "")) for column in CSV_COLUMNS])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A title is an author's text: one starting with = + - @ would be a formula in a
+    spreadsheet (CSV injection), so it is quoted as text."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 # --- thumbnails ----------------------------------------------------------------------

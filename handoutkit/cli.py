@@ -79,6 +79,8 @@ def add_batch_options(parser) -> None:
     batch.add_argument("--html", action="store_true",
                        help="also write each target's final HTML beside its PDF (reproducible with `weasyprint`)")
     batch.add_argument("--json", action="store_true", help="print a machine-readable summary (JSON) on stdout")
+    batch.add_argument("--junit-xml", type=Path, metavar="FILE",
+                       help="also write the results as JUnit XML, one test case per target (CI dashboards)")
     batch.add_argument("--timeout", type=seconds, default=300, metavar="SECONDS",
                        help="time limit per target; a target past it fails alone (default: 300)")
     batch.add_argument("--memory-limit", type=int, default=2048, metavar="MB",
@@ -187,6 +189,10 @@ def main(argv=None, out=sys.stdout, err=sys.stderr, prog: str = "build.py") -> i
         if reporter:
             reporter.stop()  # a progress bar never outlives the build
     reporter.finish(results, time.perf_counter() - start, stats)
+    if args.junit_xml:
+        from .files import write_atomically
+        from .report import junit_xml
+        write_atomically(args.junit_xml, junit_xml(results, time.perf_counter() - start))
     return 0 if all(r.ok for r in results) else 1
 
 

@@ -13,6 +13,7 @@ A format's Markdown file looks like this:
     @sources                      <- the numbered list of handout.toml's sources
 """
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, replace
@@ -105,8 +106,13 @@ def line_of(path: Path, key: str) -> int | None:
 def check_keys(data: dict, allowed: set, path: Path, where: str, problems: list) -> None:
     """Report every key the schema does not know (a typo would be ignored otherwise)."""
     for key in sorted(set(data) - allowed):
-        problems.append(Problem(path, f"unknown key '{key}'{where}",
-                                f"allowed keys: {', '.join(sorted(allowed))}", line_of(path, key)))
+        problems.append(Problem(path, f"unknown key '{key}'{where}", did_you_mean(key, allowed), line_of(path, key)))
+
+
+def did_you_mean(key: str, allowed) -> str:
+    """The fix for a misspelt key: the nearest allowed one, then all of them."""
+    close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+    return (f"did you mean '{close[0]}'? " if close else "") + f"allowed keys: {', '.join(sorted(allowed))}"
 
 
 def require(data: dict, key: str, kind: type, path: Path, problems: list, where: str = ""):

@@ -109,3 +109,20 @@ def summary(results, seconds: float) -> str:
         warnings.append(f"warning: {len(poor)} PDF{'s' * (len(poor) != 1)} with a poor layout (--strict fails them): "
                         + ", ".join(r.target.relpath for r in poor))
     return "\n".join([line] + [f"  failed: {r.target.relpath}" for r in failed] + warnings)
+
+
+def junit_xml(results, seconds: float) -> bytes:
+    """--junit-xml: one test case per target, for the dashboards of GitLab, Azure DevOps
+    and Jenkins. A failed or blocked target is a <failure> holding its problems; an
+    up-to-date one passes (its PDF passed its checks when it was built)."""
+    from xml.etree import ElementTree as ET
+    failed = [r for r in results if not r.ok]
+    suite = ET.Element("testsuite", name="handoutkit", tests=str(len(results)), failures=str(len(failed)),
+                       errors="0", skipped="0", time=f"{seconds:.3f}")
+    for result in results:
+        case = ET.SubElement(suite, "testcase", classname=f"{result.target.handout}.{result.target.lang}",
+                             name=result.target.relpath, time=f"{result.seconds:.3f}")
+        if not result.ok:
+            ET.SubElement(case, "failure", message=(result.problems or [result.status])[0][:500],
+                          type=result.status).text = "\n".join(result.problems)
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)

@@ -197,8 +197,8 @@ def checked_keys(keys: dict, kind: str, table: str, path: Path, problems: list) 
     for key, value in keys.items():
         where = key_line(path, table, key)
         if key not in SCHEMA[kind]:
-            problems.append(Problem(path, f"unknown key '{key}' in [{table}]",
-                                    f"allowed keys: {', '.join(SCHEMA[kind])}", where))
+            from .content import did_you_mean  # only when there is a problem: not for a no-op
+            problems.append(Problem(path, f"unknown key '{key}' in [{table}]", did_you_mean(key, SCHEMA[kind]), where))
             continue
         valid, expected = KINDS[SCHEMA[kind][key]]
         if not valid(value):

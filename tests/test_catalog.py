@@ -565,3 +565,19 @@ def test_serve_refuses_a_port_in_use(preview, tmp_path):
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=180)
     assert completed.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in completed.stderr
+
+
+def test_the_catalog_is_also_a_table_that_a_spreadsheet_reads_safely(catalog, tmp_path):
+    import csv as csv_module
+    out, manifest = catalog
+    text = (out / "index.csv").read_bytes().decode("utf-8")
+    assert text.startswith("\ufeff")  # Excel reads UTF-8 only with the mark
+    rows = list(csv_module.DictReader(text.removeprefix("\ufeff").splitlines()))
+    assert sorted(row["path"] for row in rows) == sorted(e["path"] for e in manifest["targets"])
+    for row in rows:
+        entry = next(e for e in manifest["targets"] if e["path"] == row["path"])
+        assert (row["title"], row["lang"], row["format"], row["status"]) == (
+            entry["title"], entry["lang"], entry["format"], entry["status"])
+    from handoutkit.catalog import catalog_csv
+    formula = catalog_csv([{**manifest["targets"][0], "title": "=HYPERLINK(\"http://x\")"}]).decode("utf-8")
+    assert "'=HYPERLINK" in formula  # a title is never run as a formula

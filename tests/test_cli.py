@@ -55,3 +55,35 @@ def test_unknown_option_value_is_a_clear_error(tiny):
     completed = run_cli("--root", tiny, "--paper", "a5")
     assert completed.returncode == 2
     assert "--paper 'a5' matches nothing (choose from: a4, letter, card)" in completed.stderr
+
+
+def test_junit_xml_has_a_case_per_target_and_a_failure_for_each_failed_one(tiny, tmp_path):
+    from xml.etree import ElementTree
+    brief = tiny / "handouts/demo/en/brief.md"
+    brief.write_text(brief.read_text() + "\nThis **never closes.\n")  # the audit fails the briefs
+    completed = run_main("--root", tiny, "--out", tmp_path / "out", "-j", "1", "--junit-xml", tmp_path / "r.xml")
+    assert completed.returncode == 1
+    suite = ElementTree.parse(tmp_path / "r.xml").getroot()
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert sorted(cases) == ["demo/en/demo-brief-a4.pdf", "demo/en/demo-brief-letter.pdf", "demo/en/demo-card-card.pdf"]
+    assert suite.get("tests") == "3" and suite.get("failures") == "2"
+    assert cases["demo/en/demo-card-card.pdf"].find("failure") is None
+    failure = cases["demo/en/demo-brief-a4.pdf"].find("failure")
+    assert failure is not None and "**" in failure.text
+
+
+def test_the_github_problem_matcher_finds_file_and_line_in_real_errors(tiny):
+    """.github/handoutkit-problem-matcher.json turns `error: file:line: message` into
+    annotations on the pull request's files."""
+    import re
+    from handoutkit import PROJECT_ROOT
+    matchers = json.loads((PROJECT_ROOT / ".github/handoutkit-problem-matcher.json").read_text())["problemMatcher"]
+    with_line, without = (re.compile(m["pattern"][0]["regexp"]) for m in matchers)
+    brief = tiny / "handouts/demo/en/brief.md"
+    brief.write_text(brief.read_text() + "@include nothing-here\n")
+    (tiny / "handouts/demo/en/meta.toml").write_text('subtitle = "no title"\n')
+    lines = [line for line in run_main("check", "--root", tiny).stderr.splitlines() if line.startswith("error:")]
+    found = [with_line.match(line) for line in lines]
+    assert any(m and m[1].endswith("brief.md") and m[3].startswith("@include 'nothing-here'") for m in found), lines
+    unlined = [without.match(line) for line in lines if not with_line.match(line)]
+    assert unlined and all(m and m[1].endswith((".md", ".toml")) for m in unlined), lines

@@ -43,7 +43,7 @@ def test_sample_profile_is_valid(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (('name = ', 'nmae = '), "unknown key 'nmae'"),
+    (('name = ', 'nmae = '), "unknown key 'nmae' (did you mean 'name'?"),
     (('phone = "+1 555-0100"', '# no day phone'), "missing required key 'phone'"),
     (('logo = "logo.svg"', 'logo = "missing.png"'), "'logo' = 'missing.png': no such file"),
     (('logo = "logo.svg"', 'logo = "../../etc/passwd"'), "'logo' = '../../etc/passwd' is outside the profile's folder"),

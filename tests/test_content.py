@@ -104,7 +104,7 @@ def test_sources_are_formatted_with_journal_year_and_ids(tiny):
 def test_unknown_meta_key_is_reported_once(tiny):
     (tiny / "handouts/demo/en/meta.toml").write_text('title = "T"\ntitel = "typo"\n')
     [problem] = problems_of(tiny)
-    assert "meta.toml:2: unknown key 'titel' (allowed keys: subtitle, title, translation)" in problem
+    assert "meta.toml:2: unknown key 'titel' (did you mean 'title'? allowed keys: subtitle, title, translation)" in problem
 
 
 def test_load_text_splits_intro_and_sections(tiny):

@@ -74,7 +74,7 @@ def test_every_problem_in_the_project_file_is_reported_with_its_line(tiny):
     found = problems_of(tiny)
     expected = [
         "handoutkit.toml:2: [build] clinic: no file clinics/none.toml",
-        "handoutkit.toml:3: unknown key 'colour' in [build]",
+        "handoutkit.toml:3: unknown key 'colour' in [build] (allowed keys: clinic,",
         "handoutkit.toml:6: [papers.a5] size 'huge' is not a CSS page size",
         "handoutkit.toml:9: [formats.brief] max_pages = 0 is not valid",
         "handoutkit.toml:12: [formats.leaflet] needs max_pages and papers",
