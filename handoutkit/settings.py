@@ -18,6 +18,8 @@ from .errors import ContentError, Problem
 
 PROJECT_FILE = "handoutkit.toml"
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
+FILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # no folder, no ..
+STYLESHEET_RE = re.compile(r"^styles/[A-Za-z0-9][A-Za-z0-9._-]*\.css$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")  # a format's or paper's name: file names are made of it
 SCRIPT_RE = re.compile(r"^[A-Z][a-z]{3}$")       # ISO 15924: Latn, Arab, Hans, Deva
 # A CSS page size: a named size (with an orientation) or a width and a height.
@@ -90,6 +92,15 @@ class Settings:
 
 KINDS = {
     "text": (lambda v: isinstance(v, str) and v.strip() != "", 'a text in quotes, e.g. "A5"'),
+    # Files the layout loads stay in the project's (or the builder's) own folders: WeasyPrint
+    # may load nothing else, so a path out of them would only fail later, less clearly.
+    "template": (lambda v: isinstance(v, str) and FILE_NAME_RE.match(v) is not None,
+                 'a file name in templates/, e.g. "leaflet.html"'),
+    "stylesheet": (lambda v: isinstance(v, str) and STYLESHEET_RE.match(v) is not None,
+                   'a file in styles/, e.g. "styles/leaflet.css"'),
+    "fonts": (lambda v: isinstance(v, list) and v != [] and all(isinstance(x, str) and FILE_NAME_RE.match(x)
+                                                                for x in v),
+              'a list of file names in styles/fonts/, e.g. ["NotoSansHebrew-Regular.ttf"]'),
     "path": (lambda v: isinstance(v, str), 'a path in quotes, from the project root, or ""'),
     "flag": (lambda v: isinstance(v, bool), "true or false"),
     "count": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a whole number, 1 or more"),
@@ -103,9 +114,9 @@ KINDS = {
 SCHEMA = {
     "build": {"clinic": "path", "large_print": "flag", "fillable": "flag", "print_shop": "flag"},
     "papers": {"size": "text"},
-    "formats": {"template": "text", "stylesheet": "text", "max_pages": "count", "papers": "names",
+    "formats": {"template": "template", "stylesheet": "stylesheet", "max_pages": "count", "papers": "names",
                 "smaller_sizes": "sizes", "large_print_max_pages": "count", "max_grade": "number", "cost": "number"},
-    "scripts": {"stylesheet": "text", "fonts": "names", "cost": "number"},
+    "scripts": {"stylesheet": "stylesheet", "fonts": "fonts", "cost": "number"},
 }
 REQUIRED = {"papers": ("size",), "formats": ("max_pages", "papers"), "scripts": ("fonts",)}
 

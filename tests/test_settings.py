@@ -61,6 +61,7 @@ def test_every_problem_in_the_project_file_is_reported_with_its_line(tiny):
 
         [formats.leaflet]
         template = "brief.html"
+        stylesheet = "../../etc/passwd"
 
         [scripts.hebrew]
         fonts = ["x.ttf"]
@@ -78,11 +79,12 @@ def test_every_problem_in_the_project_file_is_reported_with_its_line(tiny):
         "handoutkit.toml:6: [papers.a5] size 'huge' is not a CSS page size",
         "handoutkit.toml:9: [formats.brief] max_pages = 0 is not valid",
         "handoutkit.toml:12: [formats.leaflet] needs max_pages and papers",
-        "handoutkit.toml:15: [scripts.hebrew]: 'hebrew' is not a valid name",
-        "handoutkit.toml:20: [formats.poster] papers: no paper 'tabloid'",
-        "handoutkit.toml:18: [formats.poster] stylesheet: no file",
-        "handoutkit.toml:18: [formats.poster] template: no file",
-        "handoutkit.toml:22: unknown table [colours]",
+        "handoutkit.toml:14: [formats.leaflet] stylesheet = '../../etc/passwd' is not valid (write a file in styles/",
+        "handoutkit.toml:16: [scripts.hebrew]: 'hebrew' is not a valid name",
+        "handoutkit.toml:21: [formats.poster] papers: no paper 'tabloid'",
+        "handoutkit.toml:19: [formats.poster] stylesheet: no file",
+        "handoutkit.toml:19: [formats.poster] template: no file",
+        "handoutkit.toml:23: unknown table [colours]",
     ]
     for text in expected:
         assert any(text in line for line in found), (text, found)
@@ -357,3 +359,13 @@ def test_mark_translated_marks_only_the_selected_handout(tiny):
     assert "other/de: marked" in marked.stdout and "demo/de" not in marked.stdout
     assert (tiny / "handouts/demo/de/meta.toml").read_text() == before
     assert "source_hashes" in (tiny / "handouts/other/de/meta.toml").read_text()
+
+
+def test_the_builders_own_defaults_pass_the_checks_a_project_file_gets():
+    import tomllib
+    from handoutkit.settings import DEFAULTS, read_tables
+    problems = []
+    tables = read_tables(DEFAULTS_FILE, problems, tomllib.loads(DEFAULTS_FILE.read_text()))
+    assert problems == []
+    assert list(tables["formats"]) == list(DEFAULTS.formats) == ["card", "brief", "standard", "booklet"]
+    assert DEFAULTS.formats["brief"].page_limit(False) == 1 and DEFAULTS.formats["brief"].max_grade == 8
