@@ -115,7 +115,10 @@ def test_text_has_sections_and_warning_signs(built, target, project):
     for section in text.sections:
         heading = html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<h2[^>]*>(.*?)</h2>", section.html)[1]))
         assert found(heading, extracted, target.lang), f"section '{section.id}' heading not found"
-    signs = [line[2:].replace("**", "") for line in text.partials["warning-signs"].splitlines() if line.startswith("- ")]
+    # The warning signs are the handout's own partial or, for the log, the CAR-T
+    # handout's, included by name (`car-t-lupus/warning-signs`).
+    name = next(n for n in project.handouts[target.handout].safety_partials if n.endswith("warning-signs"))
+    signs = [line[2:].replace("**", "") for line in text.partials[name].splitlines() if line.startswith("- ")]
     assert len(signs) >= 5
     for sign in signs:
         assert found(sign, extracted, target.lang), f"warning sign '{sign}' not found"
