@@ -14,7 +14,7 @@ and WeasyPrint lays it out like any text (no raster images):
     labels = ["Tests", "Cell collection", ...]
 
 In the PDF each figure is a /Figure structure element with the `alt` text as its /Alt
-(tag_html_figures), so a screen reader reads the description.
+(layout.tag_html_figures), so a screen reader reads the description.
 """
 
 import re
@@ -139,22 +139,3 @@ def figures_by_section(handout, text) -> dict[str, list[tuple[Figure, FigureWord
 def key_line(path: Path, table: str, key: str | None) -> int | None:
     """The line where `key` is set in [table], else the table's header line."""
     return line_in_table(path, line_of(path, table), key)
-
-
-def tag_html_figures() -> None:
-    """Make WeasyPrint 70 tag an HTML <figure> as a /Figure structure element, with its
-    `alt` attribute as /Alt. WeasyPrint tags only <img> and <svg> as figures; a diagram
-    drawn with HTML and CSS would otherwise be a /NonStruct that a screen reader reads
-    as loose words. Its own code then adds the bounding box and the /Alt (and logs an
-    error, which fails the target, for a figure without alt text)."""
-    from weasyprint.pdf import tags
-
-    if getattr(tags._get_pdf_tag, "tags_figures", False):
-        return
-    original = tags._get_pdf_tag
-
-    def get_pdf_tag(tag):
-        return "Figure" if tag == "figure" else original(tag)
-
-    get_pdf_tag.tags_figures = True
-    tags._get_pdf_tag = get_pdf_tag
