@@ -55,8 +55,9 @@ def parse_card_fields(data: dict, formats: dict, path: Path, problems: list) -> 
         problems.append(Problem(path, "card fields must be tables", f"write each as {HEADER}", line_of(path, "card")))
         return ()
     fields = [parse_field(entry, number, path, problems) for number, entry in enumerate(entries, 1)]
-    check_unique([f.id for f in fields if f], path, problems)
-    if entries and all(f and f.kind != "phone" for f in fields):  # the review's rule: a card says whom to call
+    check_unique([e.get("id") for e in entries if isinstance(e.get("id"), str)], path, problems)
+    # The review's rule: a card says whom to call (unless a broken entry may be the phone).
+    if entries and all(f and f.kind != "phone" for f in fields):
         problems.append(Problem(path, "the card has no phone field: it must say whom to call",
                                 'add a field with kind = "phone" (clinic = "phone_after_hours" prints the '
                                 "clinic's 24-hour number)", header_line(path, 1)))
