@@ -56,8 +56,7 @@ def parse_card_fields(data: dict, formats: dict, path: Path, problems: list) -> 
         return ()
     fields = [parse_field(entry, number, path, problems) for number, entry in enumerate(entries, 1)]
     check_unique([e.get("id") for e in entries if isinstance(e.get("id"), str)], path, problems)
-    # The review's rule: a card says whom to call (unless a broken entry may be the phone).
-    if entries and all(f and f.kind != "phone" for f in fields):
+    if entries and not any(e.get("kind") == "phone" for e in entries):  # the review's rule: a card says whom to call
         problems.append(Problem(path, "the card has no phone field: it must say whom to call",
                                 'add a field with kind = "phone" (clinic = "phone_after_hours" prints the '
                                 "clinic's 24-hour number)", header_line(path, 1)))
@@ -65,7 +64,7 @@ def parse_card_fields(data: dict, formats: dict, path: Path, problems: list) -> 
 
 
 def parse_field(entry: dict, number: int, path: Path, problems: list) -> CardField | None:
-    """One [[card.fields]] entry; None (with problems) if it is not usable."""
+    """One [[card.fields]] entry, with a problem for each thing wrong; None without an id."""
     def report(message, hint, key=None):
         problems.append(Problem(path, f"{HEADER} entry {number}: {message}", hint, key_line(path, number, key)))
 
@@ -84,10 +83,12 @@ def parse_field(entry: dict, number: int, path: Path, problems: list) -> CardFie
                "clinic")
     if side not in SIDES:
         report(f"side {side!r} is not front or back", 'e.g. side = "back"', "side")
-    if isinstance(field_id, str) and ID_RE.match(field_id) and kind in KINDS and side in SIDES \
-            and clinic in ("", *CLINIC_KEYS[kind]):
-        return CardField(field_id, kind, clinic, side)
-    return None
+    if not isinstance(field_id, str) or not ID_RE.match(field_id):
+        return None
+    # A field with other problems is still returned, so its labels are not reported as
+    # unknown too; the problems above keep the handout from being built.
+    valid = kind in KINDS and side in SIDES and clinic in ("", *CLINIC_KEYS[kind])
+    return CardField(field_id, kind, clinic, side) if valid else CardField(field_id, "text")
 
 
 def check_unique(ids: list[str], path: Path, problems: list) -> None:

@@ -56,8 +56,7 @@ def parse_figure(figure_id: str, table, sections: dict, path: Path, problems: li
     for key in sorted(set(table) - FIGURE_KEYS):
         report(f"unknown key '{key}'", f"allowed keys: {', '.join(sorted(FIGURE_KEYS))}", key)
     kind, section, formats = table.get("kind"), table.get("section"), table.get("formats")
-    ok = kind in KINDS
-    if not ok:
+    if kind not in KINDS:
         report(f"kind {kind!r} is not one of {', '.join(KINDS)}", 'e.g. kind = "steps"', "kind")
     if not isinstance(formats, list) or not formats or not all(isinstance(f, str) for f in formats):
         report("formats must list the formats it is printed in", 'e.g. formats = ["standard", "booklet"]', "formats")
@@ -65,12 +64,12 @@ def parse_figure(figure_id: str, table, sections: dict, path: Path, problems: li
     for fmt in formats:
         if fmt not in sections:
             report(f"format '{fmt}' is not one of this handout's", f"its formats: {', '.join(sections)}", "formats")
-            ok = False
         elif section not in sections[fmt]:
             report(f"section {section!r} is not a section of the {fmt} format",
                    f"use one of: {', '.join(sections[fmt])}", "section")
-            ok = False
-    return Figure(figure_id, kind, section, tuple(formats)) if ok else None
+    # A figure with problems is still returned (its words are then not reported as
+    # unknown too); the problems keep the handout from being built.
+    return Figure(figure_id, kind, section, tuple(formats))
 
 
 def check_figure_words(figures: tuple[Figure, ...], meta: dict, path: Path, problems: list,

@@ -25,6 +25,20 @@ from handoutkit.errors import ContentError
 from handoutkit.pipeline import Options, build
 from handoutkit.project import load_project
 
+# The card's blanks (a handout without a card has none: remove them with the card format).
+CARD_FIELDS = """\
+[[card.fields]]
+id = "name"
+kind = "text"
+
+[[card.fields]]
+id = "team-phone"
+kind = "phone"
+clinic = "phone_after_hours"
+side = "back"
+
+"""
+
 HANDOUT_TOML = """\
 id = "demo"
 source_lang = "en"
@@ -44,17 +58,7 @@ sections = ["warning-signs", "show-card"]
 [formats.brief]
 sections = ["about", "when-to-call"]
 
-[[card.fields]]
-id = "name"
-kind = "text"
-
-[[card.fields]]
-id = "team-phone"
-kind = "phone"
-clinic = "phone_after_hours"
-side = "back"
-
-[[sources]]
+""" + CARD_FIELDS + """[[sources]]
 short = "Smith 2020"
 authors = "Smith A, et al."
 title = "A study"

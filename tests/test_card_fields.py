@@ -9,7 +9,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from conftest import CARD_LABELS, GERMAN, HANDOUT_TOML, REPO_TARGETS, write_project
+from conftest import CARD_FIELDS, CARD_LABELS, GERMAN, HANDOUT_TOML, REPO_TARGETS, write_project
 from handoutkit import PROJECT_ROOT, audit
 from handoutkit.discover import Selection
 from handoutkit.errors import ContentError
@@ -56,8 +56,7 @@ kind = "date"
 
 
 def test_every_problem_of_the_fields_is_one_line_with_its_line_number(tmp_path):
-    toml = HANDOUT_TOML.replace("[[card.fields]]", "[[old.fields]]", 1)  # keep only the bad ones
-    toml = toml[:toml.index("[[old.fields]]")] + BAD_FIELDS + toml[toml.index("[[sources]]"):]
+    toml = HANDOUT_TOML.replace(CARD_FIELDS, BAD_FIELDS)
     root = write_project(tmp_path / "p", {"handouts/demo/handout.toml": toml})
     found = [p for p in problems_of(root) if "demo/handout.toml:" in p]
     lines = toml.splitlines()
@@ -87,7 +86,7 @@ def test_a_card_must_say_whom_to_call(tmp_path):
 
 
 def test_a_card_format_needs_fields_and_fields_need_a_card(tmp_path):
-    no_fields = HANDOUT_TOML[:HANDOUT_TOML.index("[[card.fields]]")] + HANDOUT_TOML[HANDOUT_TOML.index("[[sources]]"):]
+    no_fields = HANDOUT_TOML.replace(CARD_FIELDS, "")
     root = write_project(tmp_path / "a", {"handouts/demo/handout.toml": no_fields,
                                           "handouts/demo/en/meta.toml": 'title = "Demo"\n'})
     assert any("handout.toml: the card format has no fields to fill in (add [[card.fields]]" in p
