@@ -30,7 +30,7 @@ from .model import Control, Handout, Section, Source, Text, partial_path
 MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
 HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", "status",
                 "approver", "approved_on", "formats", "sources", "safety_partials", "roles",
-                "card", "figures"}
+                "card", "figures", "pictograms"}
 # What a section can be for; templates and styles address sections by role, never by id.
 ROLES = {
     "help": "when to get help: gets the clinic's contact block and the emergency box",
@@ -153,9 +153,10 @@ def load_handout(folder: Path, problems: list, known_formats: tuple[str, ...]) -
     languages = tuple(sorted(p.name for p in folder.iterdir() if (p / "meta.toml").is_file()))
     safety = parse_safety_partials(data, path, problems)
     from .cards import parse_card_fields  # here: cards.py and figures.py use this module's line_of
-    from .figures import parse_figures
+    from .figures import parse_figures, parse_pictograms
     card_fields = parse_card_fields(data, sections, path, problems)
     figures = parse_figures(data, sections, path, problems)
+    pictograms = parse_pictograms(data, path, problems)
     if source_lang and source_lang not in languages:
         problems.append(Problem(path, f"source language '{source_lang}' has no folder {source_lang}/ with a meta.toml",
                                 line=line_of(path, "source_lang")))
@@ -163,7 +164,8 @@ def load_handout(folder: Path, problems: list, known_formats: tuple[str, ...]) -
     # are checked too and the author sees every problem in one run.
     if handout_id is None or control is None or source_lang not in languages:
         return None
-    return Handout(handout_id, folder, source_lang, control, sections, languages, safety, roles, card_fields, figures)
+    return Handout(handout_id, folder, source_lang, control, sections, languages, safety, roles, card_fields, figures,
+                   pictograms)
 
 
 def parse_roles(data: dict, sections: dict, path: Path, problems: list) -> dict[str, str]:

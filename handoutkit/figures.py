@@ -26,6 +26,8 @@ from .errors import Problem
 from .model import Figure, FigureWords
 
 KINDS = ("steps",)
+# Pictograms a handout may show in its help box (styles/icons/, base.css): decorative.
+PICTOGRAMS = {"thermometer": "by the help section's heading", "phone": "by the care team's numbers"}
 FIGURE_KEYS = {"kind", "section", "formats"}
 WORDS_KEYS = {"alt", "labels"}
 MIN_STEPS, MAX_STEPS = 2, 9  # more than 9 boxes in a row leave each too narrow for a word
@@ -42,6 +44,17 @@ def parse_figures(data: dict, sections: dict[str, tuple[str, ...]], path: Path, 
         return ()
     found = [parse_figure(figure_id, table, sections, path, problems) for figure_id, table in tables.items()]
     return tuple(f for f in found if f)
+
+
+def parse_pictograms(data: dict, path: Path, problems: list) -> tuple[str, ...]:
+    """`pictograms = ["thermometer", "phone"]`: which pictograms the help box shows (none by
+    default: a thermometer suits a fever warning, not every handout's help section)."""
+    names = data.get("pictograms", [])
+    if not isinstance(names, list) or not all(n in PICTOGRAMS for n in names):
+        problems.append(Problem(path, f"pictograms must be a list of: {', '.join(PICTOGRAMS)}",
+                                "; ".join(f"{k} ({v})" for k, v in PICTOGRAMS.items()), line_of(path, "pictograms")))
+        return ()
+    return tuple(dict.fromkeys(names))
 
 
 def parse_figure(figure_id: str, table, sections: dict, path: Path, problems: list) -> Figure | None:

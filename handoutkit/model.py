@@ -76,6 +76,7 @@ class Handout:
     roles: dict[str, str] = field(default_factory=dict)  # role (content.ROLES) -> section id
     card_fields: tuple[CardField, ...] = ()
     figures: tuple[Figure, ...] = ()
+    pictograms: tuple[str, ...] = ()  # drawn in the help box (figures.PICTOGRAMS)
 
     def role_of(self, section_id: str) -> str:
         return next((role for role, id_ in self.roles.items() if id_ == section_id), "")

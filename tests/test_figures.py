@@ -142,3 +142,50 @@ def test_the_brief_has_no_figure(built):
     out, results = built
     briefs = [t for t in REPO_TARGETS if t.handout == "car-t-lupus" and t.format == "brief"]
     assert briefs and all(figures_of(out / t.relpath) == [] for t in briefs)
+
+
+# --- pictograms: decorative, in the help box, where the handout asks for them -------------
+
+def artifact_drawings(path: Path) -> int:
+    """XObjects drawn inside /Artifact marked content (backgrounds), over all pages."""
+    from pypdf.generic import ContentStream
+    reader, count = PdfReader(path), 0
+    for page in reader.pages:
+        depth = []
+        for operands, operator in ContentStream(page.get_contents(), reader).operations:
+            if operator in (b"BMC", b"BDC"):
+                depth.append(operands[0] == "/Artifact" or (bool(depth) and depth[-1]))
+            elif operator == b"EMC" and depth:
+                depth.pop()
+            elif operator == b"Do" and depth and depth[-1]:
+                count += 1
+    return count
+
+
+def structure_size(path: Path) -> int:
+    def walk(node):
+        node = node.get_object()
+        kids = node.get("/K", [])
+        kids = kids if isinstance(kids, list) else [kids]
+        return 1 + sum(walk(k) for k in kids if hasattr(k, "get_object") and hasattr(k.get_object(), "get"))
+    return walk(PdfReader(path).trailer["/Root"]["/StructTreeRoot"])
+
+
+def test_pictograms_are_drawn_as_artifacts_only_where_asked(tmp_path):
+    with_them = HANDOUT_TOML.replace('safety_partials = ["warning-signs"]\n',
+                                     'safety_partials = ["warning-signs"]\npictograms = ["thermometer", "phone"]\n')
+    built = {}
+    for name, toml in (("plain", HANDOUT_TOML), ("pictograms", with_them)):
+        root = write_project(tmp_path / name, {"handouts/demo/handout.toml": toml})
+        [brief] = [r for r in build(Options(root, tmp_path / name / "out", jobs=1)) if r.target.paper == "a4"]
+        assert brief.ok and brief.pages == 1 and brief.body_size is None, brief.problems
+        built[name] = tmp_path / name / "out" / brief.target.relpath
+    assert artifact_drawings(built["pictograms"]) == artifact_drawings(built["plain"]) + 2  # thermometer, phone
+    assert structure_size(built["pictograms"]) == structure_size(built["plain"])  # nothing for a screen reader
+
+
+def test_an_unknown_pictogram_is_one_line(tmp_path):
+    toml = HANDOUT_TOML.replace('safety_partials = ["warning-signs"]\n',
+                                'safety_partials = ["warning-signs"]\npictograms = ["ambulance"]\n')
+    root = write_project(tmp_path / "p", {"handouts/demo/handout.toml": toml})
+    assert any("handout.toml:8: pictograms must be a list of: thermometer, phone" in p for p in problems_of(root))
