@@ -100,7 +100,9 @@ def expect(text: Text, required_ids: tuple[str, ...], safety: tuple[str, ...], r
     headings = [plain(h) for s in text.sections for _, h in LEADS_RE.findall(str(s.html))]
     code = " ".join(CODE_RE.findall(str(text.intro) + "".join(str(s.html) for s in text.sections)))
     # The title and subtitle are plain text, not Markdown: whatever they hold is meant.
-    literal = " ".join((literal, text.title, text.subtitle, unescape(code)))
+    # So are the card's labels and the figures' words: TOML strings, not Markdown.
+    words = [*text.card_labels.values(), *(w for f in text.figures.values() for w in (f.alt, *f.labels))]
+    literal = " ".join((literal, text.title, text.subtitle, unescape(code), *words))
     return Expectations(rtl, tuple(required), tuple(headings), draft_notice, literal,
                         SAFE_MARGIN_MM.get(text.format, DEFAULT_SAFE_MARGIN_MM), max_image_pixels)
 

@@ -29,7 +29,8 @@ from .model import Control, Handout, Section, Source, Text, partial_path
 
 MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
 HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", "status",
-                "approver", "approved_on", "formats", "sources", "safety_partials", "roles"}
+                "approver", "approved_on", "formats", "sources", "safety_partials", "roles",
+                "card", "figures", "pictograms"}
 # What a section can be for; templates and styles address sections by role, never by id.
 ROLES = {
     "help": "when to get help: gets the clinic's contact block and the emergency box",
@@ -39,7 +40,7 @@ ROLES = {
     "learn-more": "where to learn more: the clinic's QR code goes beside it",
 }
 SOURCE_KEYS = {"short", "authors", "title", "journal", "year", "doi", "pmid", "url"}
-META_KEYS = {"title", "subtitle", "translation"}
+META_KEYS = {"title", "subtitle", "translation", "card", "figures"}  # card labels, figure words
 STATUSES = ("draft", "approved")
 
 SECTION_RE = re.compile(r"^##\s+(?P<heading>.+?)\s*\{#(?P<id>[a-z0-9-]+)\}\s*$")
@@ -151,6 +152,11 @@ def load_handout(folder: Path, problems: list, known_formats: tuple[str, ...]) -
     roles = parse_roles(data, sections, path, problems)
     languages = tuple(sorted(p.name for p in folder.iterdir() if (p / "meta.toml").is_file()))
     safety = parse_safety_partials(data, path, problems)
+    from .cards import parse_card_fields  # here: cards.py and figures.py use this module's line_of
+    from .figures import parse_figures, parse_pictograms
+    card_fields = parse_card_fields(data, sections, path, problems)
+    figures = parse_figures(data, sections, path, problems)
+    pictograms = parse_pictograms(data, path, problems)
     if source_lang and source_lang not in languages:
         problems.append(Problem(path, f"source language '{source_lang}' has no folder {source_lang}/ with a meta.toml",
                                 line=line_of(path, "source_lang")))
@@ -158,7 +164,8 @@ def load_handout(folder: Path, problems: list, known_formats: tuple[str, ...]) -
     # are checked too and the author sees every problem in one run.
     if handout_id is None or control is None or source_lang not in languages:
         return None
-    return Handout(handout_id, folder, source_lang, control, sections, languages, safety, roles)
+    return Handout(handout_id, folder, source_lang, control, sections, languages, safety, roles, card_fields, figures,
+                   pictograms)
 
 
 def parse_roles(data: dict, sections: dict, path: Path, problems: list) -> dict[str, str]:
@@ -307,8 +314,10 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
     if unreadable:
         return None
     sections = [replace(s, role=handout.role_of(s.id)) for s in sections]
+    from .cards import card_labels  # here, as in load_handout
+    from .figures import figure_words
     return Text(path, lang, fmt, title or meta["title"], meta.get("subtitle", ""),
-                to_html(intro), tuple(sections), partials)
+                to_html(intro), tuple(sections), partials, card_labels(meta), figure_words(meta))
 
 
 def read_lines(path: Path, problems: list) -> list[Line]:

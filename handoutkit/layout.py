@@ -18,6 +18,28 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 
+def tag_html_figures() -> None:
+    """Make WeasyPrint 70 tag an HTML <figure> as a /Figure structure element, with its
+    `alt` attribute as /Alt. WeasyPrint tags only <img> and <svg> as figures; a diagram
+    drawn with HTML and CSS (figures.py) would otherwise be a /NonStruct whose words a
+    screen reader reads loose. WeasyPrint's own code then adds the bounding box and the
+    /Alt, and logs an error, which fails the target, for a figure without alt text."""
+    from weasyprint.pdf import tags
+
+    original = tags._get_pdf_tag
+    if getattr(original, "tags_figures", False):
+        return
+
+    def get_pdf_tag(tag):
+        return "Figure" if tag == "figure" else original(tag)
+
+    get_pdf_tag.tags_figures = True
+    tags._get_pdf_tag = get_pdf_tag
+
+
+tag_html_figures()
+
+
 @dataclass(frozen=True)
 class Layout:
     pdf: bytes

@@ -33,6 +33,37 @@ class Control:
 
 
 @dataclass(frozen=True)
+class CardField:
+    """A blank on the wallet card, declared by the handout (handout.toml [[card.fields]]);
+    its label is in each language's meta.toml [card.labels], keyed by id."""
+
+    id: str
+    kind: str                # text, date or phone: a date or phone reads left to right in any script
+    clinic: str = ""         # the clinic profile's key whose value fills it (e.g. phone_after_hours)
+    side: str = "front"      # front or back of the card
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A diagram the templates draw from words in each language's meta.toml
+    [figures.<id>] (handout.toml [figures.<id>]): text, so it is translated, mirrored
+    and set in the script's font."""
+
+    id: str
+    kind: str                      # "steps": numbered steps in a row, with arrows
+    section: str                   # drawn under this section's heading
+    formats: tuple[str, ...]       # in these formats only
+
+
+@dataclass(frozen=True)
+class FigureWords:
+    """A figure's words in one language: what it shows, for screen readers, and its labels."""
+
+    alt: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Handout:
     id: str
     path: Path
@@ -43,6 +74,9 @@ class Handout:
     # Partials whose every paragraph and list item the audit finds in each PDF.
     safety_partials: tuple[str, ...] = ()
     roles: dict[str, str] = field(default_factory=dict)  # role (content.ROLES) -> section id
+    card_fields: tuple[CardField, ...] = ()
+    figures: tuple[Figure, ...] = ()
+    pictograms: tuple[str, ...] = ()  # drawn in the help box (figures.PICTOGRAMS)
 
     def role_of(self, section_id: str) -> str:
         return next((role for role, id_ in self.roles.items() if id_ == section_id), "")
@@ -68,6 +102,8 @@ class Text:
     intro: Markup
     sections: tuple[Section, ...]
     partials: dict[str, str] = field(default_factory=dict)  # name -> Markdown, as included
+    card_labels: dict[str, str] = field(default_factory=dict)  # card field id -> label (meta.toml)
+    figures: dict[str, FigureWords] = field(default_factory=dict)  # figure id -> words (meta.toml)
 
 
 def partial_path(handout_dir: Path, lang: str, name: str) -> Path:

@@ -12,10 +12,12 @@ from babel.core import UnknownLocaleError
 from jinja2 import TemplateSyntaxError
 
 from .assets import find, search_path
+from .cards import check_card_labels
 from .clinics import Clinic, load_clinic
-from .content import check_glyphs, load_handout, load_meta, load_text, read_lines
+from .content import check_glyphs, load_handout, load_meta, load_text, read_lines, read_toml
 from .discover import Variants, check_selection, find_handout_folders, plan_targets
 from .errors import ContentError, Problem, UsageError
+from .figures import check_figure_words
 from .model import Handout, Target, Text
 from .options import Options
 from .render import Strings, check_locale, load_strings, make_environment
@@ -215,11 +217,25 @@ def load_language(handout: Handout, lang: str, root: Path, settings: Settings, p
     check_script(lang, folder, settings, problems)
     meta = load_meta(folder, problems)
     check_translation_meta(meta, folder / "meta.toml", lang == handout.source_lang, problems)
+    check_handout_words(handout, lang, meta, problems)
     glyphs = glyphs_for(root, lang, settings)
     for path in (folder / "meta.toml", find(root, f"templates/strings/{lang}.toml")):
         if path.is_file() and glyphs:
             check_glyphs(read_lines(path, problems), glyphs, problems)
     return meta
+
+
+def check_handout_words(handout: Handout, lang: str, meta: dict, problems: list) -> None:
+    """The handout's own words in this language's meta.toml: its card's labels and its
+    figures' words (a translation's figures have as many labels as the source's)."""
+    path = handout.path / lang / "meta.toml"
+    if not meta:
+        return  # unreadable: load_meta said why
+    check_card_labels(handout.card_fields, meta, path, problems)
+    source = None
+    if lang != handout.source_lang and handout.figures:
+        source = read_toml(handout.path / handout.source_lang / "meta.toml", []) or {}
+    check_figure_words(handout.figures, meta, path, problems, source)
 
 
 def glyphs_for(root: Path, lang: str, settings: Settings) -> frozenset[int]:

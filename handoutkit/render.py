@@ -15,9 +15,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from .assets import find, search_path
+from .cards import card_rows
 from .clinics import WORST_CASE, Clinic
 from .content import read_toml
 from .errors import Problem
+from .figures import figures_by_section
 from .model import Handout, Target, Text
 from .languages import language
 from .settings import DEFAULTS, Settings
@@ -30,7 +32,6 @@ LATIN = "A-Za-z0-9\u00c0-\u024f"  # Latin letters with accents (Müller), digits
 LTR_RUN_RE = re.compile(rf"[+(]?[{LATIN}][{LATIN}\u00b0%.,:;/()+\-\u2013 ]*[{LATIN}\u00b0%)]|[{LATIN}]")
 REQUIRED_STRINGS = ("page_x_of_y", "draft_notice", "version", "last_reviewed", "next_review",
                     "status", "status_draft", "status_approved", "sources", "full_references",
-                    "field_name", "field_infusion_date", "field_centre", "field_contact",
                     "contact_heading", "contact_day", "contact_after_hours", "contact_emergency",
                     "contact_qr", "logo_alt", "qr_alt", "colon")
 IMG_RE = re.compile(r"<img\b[^>]*>")
@@ -163,6 +164,13 @@ def references_elsewhere(handout: Handout, fmt: str) -> bool:
     return any(section in ids for name, ids in handout.sections.items() if name != fmt)
 
 
+def split_heading(html: Markup) -> tuple[Markup, Markup]:
+    """A section's heading and the rest, so a figure can go between them (a section's
+    HTML always starts with its <h2>: content.split_sections)."""
+    head, found, rest = str(html).partition("</h2>")
+    return (Markup(head + found), Markup(rest)) if found else (Markup(""), Markup(html))
+
+
 def render_html(env: Environment, target: Target, handout: Handout, text: Text, strings: Strings,
                 body_size: float | None = None, clinic: Clinic | None = None, status: str | None = None,
                 settings: Settings = DEFAULTS) -> str:
@@ -192,6 +200,10 @@ def render_html(env: Environment, target: Target, handout: Handout, text: Text, 
         "t": strings,
         "clinic": clinic,
         "worst_case": WORST_CASE,
+        "card_fields": card_rows(handout.card_fields, text.card_labels, clinic, WORST_CASE),
+        "figures": figures_by_section(handout, text),
+        "pictograms": handout.pictograms,
+        "split_heading": split_heading,
         "logo": clinic.logo.as_uri() if clinic and clinic.logo else "",
         "qr": qr_data_uri(clinic.url) if clinic and clinic.url and target.format != "card" else "",
         "fillable": target.fillable,

@@ -15,6 +15,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from . import audit, checks
 from .assets import search_path
+from .cards import required_on_card
 from .catalog import save_thumbnail
 from .content import MAX_IMAGE_PIXELS
 from .files import write_atomically
@@ -136,13 +137,16 @@ def expectations(target: Target, project, approval: str) -> audit.Expectations:
 
 
 def contacts(target: Target, project, strings) -> tuple[audit.Required, ...]:
-    """Whom to call must be printed: the card's 24-hour number, and on any other format
+    """Whom to call must be printed: the card's fields with the clinic's values in them
+    (its 24-hour number), and on any other format
     that carries safety text or a help section the contact block (the clinic's three
     numbers, or its heading over the blanks). The templates put the block in the
     section with the role `help` (handout.toml [roles])."""
     clinic, text = project.clinic, project.texts[target.key]
-    if target.format == "card":
-        return (audit.Required("the clinic's 24-hour number", clinic.phone_after_hours),) if clinic else ()
+    if target.format == "card":  # its fields, in the language's own words, and the clinic's values in them
+        handout = project.handouts[target.handout]
+        return tuple(audit.Required(what, words) for what, words in
+                     required_on_card(handout.card_fields, text.card_labels, clinic))
     handout = project.handouts[target.handout]
     safety = set(handout.safety_partials) & set(text.partials)
     if not safety and not any(s.role == "help" for s in text.sections):

@@ -19,7 +19,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import GERMAN, HANDOUT_TOML, write_project  # noqa: E402
+from conftest import CARD_LABELS, GERMAN, HANDOUT_TOML, write_project  # noqa: E402
 
 BRIEF = "Intro for you.\n\n## About this {#about}\nBODY\n\n## When to call {#when-to-call}\n@include warning-signs\n"
 SAMPLE_CLINIC = ROOT / "clinics" / "sample"
@@ -110,6 +110,18 @@ CASES = [
     ("profile: value that looks like code", {}, lambda root: clinic(root, ('name = ', 'name = "{{ 7*7 }} <b>x</b>" #'))),
     ("output folder cannot be written", {}, lambda root: (root / "blocked").write_text("a file") and
      ["--out", root / "blocked" / "dist"]),
+    ("card field of an unknown kind", {"handouts/demo/handout.toml": HANDOUT_TOML.replace('kind = "text"', 'kind = "number"')},
+     None),
+    ("card label missing in a translation", {**GERMAN, "handouts/demo/de/meta.toml": GERMAN["handouts/demo/de/meta.toml"]
+                                             .replace('team-phone = "24-Stunden-Nummer"\n', "")}, None),
+    ("figure with a label fewer than its source", {
+        "handouts/demo/handout.toml": HANDOUT_TOML.replace("[[sources]]", '[figures.steps]\nkind = "steps"\nsection = '
+                                                           '"about"\nformats = ["brief"]\n\n[[sources]]'),
+        "handouts/demo/en/meta.toml": 'title = "Demo"\n' + CARD_LABELS["en"] + '\n[figures.steps]\nalt = "Steps"\n'
+                                      'labels = ["Tests", "Treatment", "Checkups"]\n',
+        **GERMAN, "handouts/demo/de/meta.toml": GERMAN["handouts/demo/de/meta.toml"].replace(
+            "\n[translation]", '\n[figures.steps]\nalt = "Schritte"\nlabels = ["Tests", "Behandlung"]\n\n[translation]')},
+     None),
 ]
 
 

@@ -25,6 +25,20 @@ from handoutkit.errors import ContentError
 from handoutkit.pipeline import Options, build
 from handoutkit.project import load_project
 
+# The card's blanks (a handout without a card has none: remove them with the card format).
+CARD_FIELDS = """\
+[[card.fields]]
+id = "name"
+kind = "text"
+
+[[card.fields]]
+id = "team-phone"
+kind = "phone"
+clinic = "phone_after_hours"
+side = "back"
+
+"""
+
 HANDOUT_TOML = """\
 id = "demo"
 source_lang = "en"
@@ -44,7 +58,7 @@ sections = ["warning-signs", "show-card"]
 [formats.brief]
 sections = ["about", "when-to-call"]
 
-[[sources]]
+""" + CARD_FIELDS + """[[sources]]
 short = "Smith 2020"
 authors = "Smith A, et al."
 title = "A study"
@@ -53,9 +67,13 @@ year = 2020
 pmid = "123"
 """
 
+# The card's labels (handout.toml declares the fields): a language's meta.toml needs them.
+CARD_LABELS = {"en": '\n[card.labels]\nname = "Name"\nteam-phone = "24-hour number"\n',
+               "de": '\n[card.labels]\nname = "Name"\nteam-phone = "24-Stunden-Nummer"\n'}
+
 FILES = {
     "handouts/demo/handout.toml": HANDOUT_TOML,
-    "handouts/demo/en/meta.toml": 'title = "Demo handout"\nsubtitle = "For tests"\n',
+    "handouts/demo/en/meta.toml": 'title = "Demo handout"\nsubtitle = "For tests"\n' + CARD_LABELS["en"],
     "handouts/demo/en/partials/warning-signs.md": "- Fever of 38 °C (100.4 °F) or higher\n- Trouble breathing\n",
     "handouts/demo/en/card.md": textwrap.dedent("""\
         # I have received CAR-T cell therapy
@@ -81,8 +99,8 @@ FILES = {
 
 # A German translation of the tiny project's card (for tests of translations).
 GERMAN = {
-    "handouts/demo/de/meta.toml": 'title = "Demo-Merkblatt"\n\n[translation]\nsource_version = "1.2.0"\n'
-                                  'status = "draft"\ntranslator = "Test"\n',
+    "handouts/demo/de/meta.toml": 'title = "Demo-Merkblatt"\n' + CARD_LABELS["de"] + '\n[translation]\n'
+                                  'source_version = "1.2.0"\nstatus = "draft"\ntranslator = "Test"\n',
     "handouts/demo/de/partials/warning-signs.md": "- Fieber ab 38 °C (100.4 °F)\n- Atemnot\n",
     "handouts/demo/de/card.md": "# Ich habe eine CAR-T-Zelltherapie erhalten\nIch bin in einer Studie.\n\n"
                                 "## Hilfe holen bei: {#warning-signs}\n@include warning-signs\n\n"

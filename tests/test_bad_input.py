@@ -7,7 +7,7 @@ import shutil
 import pytest
 from PIL import Image
 
-from conftest import GERMAN, HANDOUT_TOML, run_main, write_project
+from conftest import CARD_LABELS, GERMAN, HANDOUT_TOML, run_main, write_project
 from handoutkit.discover import Selection
 from handoutkit.errors import ContentError
 from handoutkit.project import Options, load_project
@@ -101,7 +101,7 @@ def test_unknown_selection_is_bad_usage(tiny, option, value, message):
 
 
 def test_values_that_look_like_code_print_literally(tiny, tmp_path):
-    (tiny / "handouts/demo/en/meta.toml").write_text('title = "{{ 7*7 }} <b>x</b> </style>"\n')
+    (tiny / "handouts/demo/en/meta.toml").write_text('title = "{{ 7*7 }} <b>x</b> </style>"\n' + CARD_LABELS["en"])
     completed = run_main("--root", tiny, "--out", tmp_path / "out", "--format", "brief", "--paper", "a4", "--html")
     assert completed.returncode == 0, completed.stderr
     html = (tmp_path / "out/demo/en/demo-brief-a4.html").read_text()

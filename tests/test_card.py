@@ -7,7 +7,9 @@ import pytest
 
 from conftest import REPO_TARGETS
 
-FIELDS = 4  # name, date of infusion, treatment center, 24-hour number
+# The front's blanks, as the handout declares them: name, date of infusion, product or
+# study, trial number, treatment center (the 24-hour number is on the back).
+FIELDS = 5
 CARDS = [t for t in REPO_TARGETS if t.format == "card" and t.lang in ("en", "ar")]
 
 

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from catalog_fixtures import make_catalog_dist, matching
-from conftest import REPO_TARGETS, write_project
+from conftest import CARD_LABELS, REPO_TARGETS, write_project
 from handoutkit import PROJECT_ROOT
 from handoutkit.catalog import describe_language, make_filters, png_size, thumbnail_path, write_catalog
 from handoutkit.serve import plan_rebuild
@@ -550,7 +550,7 @@ def test_served_page_reloads_after_a_rebuild(browser, preview):
     try:
         meta = preview.root / "handouts/demo/en/meta.toml"
         with v.page.expect_event("load", timeout=60_000):
-            meta.write_text('title = "Demo handout, revised"\nsubtitle = "For tests"\n', encoding="utf-8")
+            meta.write_text('title = "Demo handout, revised"\nsubtitle = "For tests"\n' + CARD_LABELS["en"], encoding="utf-8")
         assert "Demo handout, revised" in v.page.locator(".handout h2").first.text_content()
         assert v.errors == [] and v.refused == []
         assert all(is_local(url) for url in v.requests)

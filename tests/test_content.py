@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import HANDOUT_TOML, write_project
+from conftest import CARD_LABELS, HANDOUT_TOML, write_project
 from handoutkit.content import format_sources, load_handout, load_text, to_html
 from handoutkit.errors import ContentError
 from handoutkit.project import Options, load_project
@@ -102,9 +102,9 @@ def test_sources_are_formatted_with_journal_year_and_ids(tiny):
 
 
 def test_unknown_meta_key_is_reported_once(tiny):
-    (tiny / "handouts/demo/en/meta.toml").write_text('title = "T"\ntitel = "typo"\n')
+    (tiny / "handouts/demo/en/meta.toml").write_text('title = "T"\ntitel = "typo"\n' + CARD_LABELS["en"])
     [problem] = problems_of(tiny)
-    assert "meta.toml:2: unknown key 'titel' (did you mean 'title'? allowed keys: subtitle, title, translation)" in problem
+    assert "meta.toml:2: unknown key 'titel' (did you mean 'title'? allowed keys: card, figures, subtitle, title, translation)" in problem
 
 
 def test_load_text_splits_intro_and_sections(tiny):

@@ -5,7 +5,7 @@ import shutil
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import write_project
+from conftest import CARD_LABELS, write_project
 from handoutkit.clinics import load_clinic
 from handoutkit.errors import ContentError
 from handoutkit.project import Options, load_project
@@ -42,7 +42,7 @@ def test_any_markdown_is_loaded_and_rendered_or_refused(tmp_path_factory, text):
 @given(title=st.text(max_size=80))
 def test_any_title_is_loaded_or_refused(tmp_path_factory, title):
     escaped = title.replace("\\", "\\\\").replace('"', '\\"')
-    root = write_project(tmp_path_factory.mktemp("fuzz") / "p", {"handouts/demo/en/meta.toml": f'title = "{escaped}"\n'})
+    root = write_project(tmp_path_factory.mktemp("fuzz") / "p", {"handouts/demo/en/meta.toml": f'title = "{escaped}"\n' + CARD_LABELS["en"]})
     load_or_refuse(root)
 
 

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from conftest import GERMAN, copy_project, write_project
+from conftest import CARD_LABELS, GERMAN, copy_project, write_project
 from handoutkit import incremental
 from handoutkit.pipeline import Options, build
 
@@ -70,7 +70,7 @@ def test_a_second_build_rebuilds_nothing_and_keeps_the_manifest(project):
      "## When {#when-to-call}\n@include warning-signs\n", BRIEFS),                       # a content file
     ("handouts/demo/en/partials/about-more.md", "Ask us anything.\n", BRIEFS),           # a partial of the brief
     ("handouts/demo/en/partials/warning-signs.md", "- Fever\n- Trouble breathing\n", EVERYTHING),  # shared partial
-    ("handouts/demo/en/meta.toml", 'title = "Demo"\n', EVERYTHING),                         # the language's title
+    ("handouts/demo/en/meta.toml", 'title = "Demo"\n' + CARD_LABELS["en"], EVERYTHING),                         # the language's title
     ("templates/strings/de.toml", "+# changed\n", set()),          # another language's interface strings
     ("templates/strings/en.toml", "+# changed\n", EVERYTHING),     # its own
     ("styles/brief.css", "+/* changed */\n", EVERYTHING),          # any style (conservative)

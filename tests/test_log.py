@@ -10,7 +10,7 @@ import pytest
 import pypdfium2 as pdfium
 from pypdf import PdfReader
 
-from conftest import HANDOUT_TOML, write_project
+from conftest import CARD_FIELDS, HANDOUT_TOML, write_project
 from handoutkit import PROJECT_ROOT, audit
 from handoutkit.discover import Selection
 from handoutkit.errors import ContentError
@@ -104,7 +104,7 @@ def test_the_log_keeps_to_two_pages_with_a_clinics_numbers(tmp_path, clinic):
 
 OTHER = {
     "handouts/other/handout.toml": HANDOUT_TOML.replace('id = "demo"', 'id = "other"').replace('["warning-signs"]', '["demo/warning-signs"]')
-    .replace('warnings = "warning-signs"\n', "").replace('[formats.card]\nsections = ["warning-signs", "show-card"]\n\n', ""),
+    .replace('warnings = "warning-signs"\n', "").replace('[formats.card]\nsections = ["warning-signs", "show-card"]\n\n', "").replace(CARD_FIELDS, ""),
     "handouts/other/en/meta.toml": 'title = "Other handout"\n',
     "handouts/other/en/brief.md": textwrap.dedent("""\
         Intro.

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
+from conftest import CARD_LABELS
 from handoutkit.model import Target
 from handoutkit.project import Options, load_project
 from handoutkit.render import MissingString, Strings, make_environment, page_label, render_html
@@ -44,7 +45,7 @@ def test_approved_handout_has_no_draft_notice(tiny):
 
 
 def test_content_is_escaped_in_attributes_and_text(tiny):
-    (tiny / "handouts/demo/en/meta.toml").write_text('title = "A <b>bold</b> \\"title\\""\n')
+    (tiny / "handouts/demo/en/meta.toml").write_text('title = "A <b>bold</b> \\"title\\""\n' + CARD_LABELS["en"])
     html = render(tiny)
     assert "<title>A &lt;b&gt;bold&lt;/b&gt; &#34;title&#34;</title>" in html
 

@@ -154,7 +154,8 @@ def test_a_script_is_added_with_a_table_and_a_font(tiny, tmp_path):
                                           'fonts = ["DejaVuSans.ttf"]\n')
     shutil.copy(tiny / "templates/strings/en.toml", tiny / "templates/strings/he.toml")
     add_files(tiny, {
-        "handouts/demo/he/meta.toml": 'title = "כרטיס"\n\n[translation]\nsource_version = "1.2.0"\n'
+        "handouts/demo/he/meta.toml": 'title = "כרטיס"\n\n[card.labels]\nname = "שם"\nteam-phone = "טלפון 24 שעות"\n'
+                                      '\n[translation]\nsource_version = "1.2.0"\n'
                                       'status = "draft"\ntranslator = "Test"\n',
         "handouts/demo/he/partials/warning-signs.md": "- חום של 38 מעלות או יותר\n- קושי לנשום\n",
         "handouts/demo/he/card.md": "# קיבלתי טיפול CAR-T\nאני במחקר.\n\n## פנו לעזרה אם יש לי: {#warning-signs}\n"
