@@ -1,24 +1,29 @@
-"""The catalog: dist/index.html, one page listing every PDF of the manifest.
+"""The catalog: dist/index.html, one page listing every PDF of the manifest, and the
+same page in each language whose strings file has the catalog's text (index.de.html,
+index.ar.html ...; catalog_text.py), linked to each other.
 
 Clinicians open it to find, download and print a handout; authors see it live
 with `python build.py serve`. The page is one self-contained file (CSS and a
 little JavaScript inline) plus a PNG thumbnail of each PDF's first page under
 thumbnails/, so it works from file://, from any static host, and when dist/ is
-copied elsewhere. It never asks for anything outside its folder.
+copied elsewhere. It never asks for anything outside its folder: even its fonts are
+inside, cut to the characters the page shows (catalog_fonts.py).
 """
 
 import csv
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from urllib.parse import quote
 
 import pypdfium2
 from babel.core import UnknownLocaleError
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from markupsafe import Markup
 
 from . import PROJECT_ROOT
@@ -26,6 +31,8 @@ from .assets import find
 from .settings import DEFAULTS
 from .files import write_atomically
 from .languages import language
+from .catalog_fonts import font_faces_css
+from .catalog_text import CatalogText, catalog_languages, page_name
 from .render import make_environment
 
 INDEX = "index.html"
@@ -33,20 +40,15 @@ INDEX_CSV = "index.csv"  # the same list as a table
 THUMBNAILS = "thumbnails"
 THUMBNAIL_WIDTH = 240  # pixels: shown about 110 CSS px wide, so still sharp on 2x screens
 
-FORMAT_LABELS = {"card": "Wallet card", "brief": "Brief", "standard": "Standard", "booklet": "Booklet"}
-PAPER_LABELS = {"a4": "A4", "letter": "US Letter", "card": "Card, 85.6 × 54 mm"}
-CARD_SIZE = "85.6 × 54 mm"  # "Wallet card, 85.6 × 54 mm" reads better than "Wallet card, Card, ..."
+LANGUAGE_PAGE_RE = re.compile(r"index\.[A-Za-z0-9-]+\.html")  # page_name() of a language other than English
 NO_CLINIC = "-"  # filter value of a handout for no particular clinic; "" means "any"
 
-# The filters, in the order they are shown: (key, legend, label of the "any" choice).
-# A filter is shown only when the manifest has more than one value for it.
-FILTERS = (
-    ("lang", "Language", "All languages"),
-    ("format", "Format", "All formats"),
-    ("paper", "Paper", "All papers"),
-    ("large-print", "Print size", "Any size"),
-    ("clinic", "Clinic", "All clinics"),
-)
+# The filters, in the order they are shown; each has catalog_filter_<key> (its legend)
+# and catalog_any_<key> (its "any" choice) in the strings. A filter is shown only when
+# the manifest has more than one value for it.
+FILTERS = ("lang", "format", "paper", "large-print", "clinic")
+# Words of the status line, which the page's script rewrites as filters change.
+SCRIPT_STRINGS = ("handouts", "files", "summary", "matches", "no_match")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Language:
     native: str   # the language named in itself, e.g. "العربية"
     english: str  # and in English, e.g. "Arabic"
     direction: str  # "ltr" or "rtl"
+    local: str = ""  # and in the reader's language (the page's), e.g. "Arabisch"
 
 
 @dataclass(frozen=True)
@@ -66,19 +69,40 @@ class Thumbnail:
 
 def write_catalog(out_dir: Path, manifest: dict, *, root: Path = PROJECT_ROOT,
                   today: date | None = None) -> Path:
-    """Render the thumbnails and write out_dir/index.html; return its path.
+    """Render the thumbnails and write out_dir/index.html and a page per language
+    with catalog strings (index.de.html ...); return the path of index.html.
 
-    root is the project whose templates/catalog.html and styles/catalog.css are
-    used; today decides which reviews are overdue (default: the real today).
+    root is the project whose templates/catalog.html, styles/catalog.css, strings
+    and fonts are used; today decides which reviews are overdue (default: the real today).
     """
     entries = [e for e in manifest.get("targets", []) if (out_dir / e["path"]).is_file()]
     thumbnails = {e["path"]: make_thumbnail(out_dir, e["path"]) for e in entries}
     remove_unused_thumbnails(out_dir, set(thumbnails))
-    html = render_catalog(entries, manifest.get("failed", []), thumbnails, root, today or date.today())
-    path = out_dir / INDEX
-    write_atomically(path, html.encode("utf-8"))
+    texts = catalog_languages(root)
+    render = partial(render_catalog, entries, manifest.get("failed", []), thumbnails, root,
+                     today or date.today(), languages=texts)
+    # Rendered once to learn each page's characters, then again with fonts cut to them.
+    fonts = font_faces_css(root, [page_characters(render(text), text) for text in texts], out_dir)
+    for text, font_css in zip(texts, fonts):
+        write_atomically(out_dir / page_name(text.lang), render(text, fonts=font_css).encode("utf-8"))
+    remove_other_language_pages(out_dir, {page_name(text.lang) for text in texts})
     write_atomically(out_dir / INDEX_CSV, catalog_csv(entries))
-    return path
+    return out_dir / INDEX
+
+
+def page_characters(html: str, text: CatalogText) -> frozenset[str]:
+    """Every character the page can show: its own, and those of the words its script
+    writes (which the page holds as JSON escapes, so they are not in the HTML as such)."""
+    words = [form for value in text.for_script(*SCRIPT_STRINGS).values()
+             for form in ([value] if isinstance(value, str) else value.values())]
+    return frozenset(html).union(*words)
+
+
+def remove_other_language_pages(out_dir: Path, keep: set[str]) -> None:
+    """A language whose strings lost a catalog key loses its page, not keeps a stale one."""
+    for path in out_dir.glob("index.*.html"):
+        if LANGUAGE_PAGE_RE.fullmatch(path.name) and path.name not in keep:
+            path.unlink(missing_ok=True)
 
 
 CSV_COLUMNS = ("title", "lang", "format", "paper", "variant", "version", "status", "next_review", "path")
@@ -169,16 +193,25 @@ def remove_unused_thumbnails(out_dir: Path, pdf_relpaths: set[str]) -> None:
 # --- what the page shows ---------------------------------------------------------------
 
 @lru_cache(maxsize=None)
-def describe_language(tag: str) -> Language:
-    """Name a BCP 47 tag in itself and in English, with its writing direction."""
+def describe_language(tag: str, reader: str = "en") -> Language:
+    """Name a BCP 47 tag in itself, in English and in the reader's language, with its
+    writing direction."""
     try:
         known = language(tag)
     except (ValueError, UnknownLocaleError):
-        return Language(tag, tag, tag, "ltr")  # still listed, under its tag
+        return Language(tag, tag, tag, "ltr", tag)  # still listed, under its tag
     # get_display_name(tag) would parse "zh-Hans" with "_" and fail: pass the Locale.
     native = known.locale.get_display_name(known.locale) or tag
     english = known.locale.get_display_name("en") or tag
-    return Language(tag, native, english, known.direction)
+    local = known.locale.get_display_name(language(reader).locale) or english
+    return Language(tag, native, english, known.direction, local)
+
+
+@lru_cache(maxsize=1)
+def english_text() -> CatalogText:
+    """The builder's English catalog strings: for callers that name no language."""
+    from . import ASSETS_ROOT
+    return next(text for text in catalog_languages(ASSETS_ROOT) if text.lang == "en")
 
 
 def filter_values(entry: dict) -> dict[str, str]:
@@ -193,40 +226,57 @@ def filter_values(entry: dict) -> dict[str, str]:
     }
 
 
-def make_filters(entries: list[dict]) -> list[dict]:
-    """The filters worth showing (more than one value), each with its choices."""
+def make_filters(entries: list[dict], text: CatalogText | None = None) -> list[dict]:
+    """The filters worth showing (more than one value), each with its choices, in the
+    language of text (default English)."""
+    text = text or english_text()
     filters = []
-    for key, legend, any_label in FILTERS:
+    for key in FILTERS:
         values = {filter_values(e)[key] for e in entries}
         if len(values) > 1:
-            choices = [choice(key, v) for v in sort_values(key, values)]
-            filters.append({"key": key, "legend": legend, "any": any_label, "choices": choices})
+            choices = [choice(key, v, text) for v in sort_values(key, values, text.lang)]
+            name = key.replace("-", "_")
+            filters.append({"key": key, "legend": text(f"filter_{name}"), "any": text(f"any_{name}"),
+                            "choices": choices})
     return filters
 
 
-def sort_values(key: str, values: set[str]) -> list[str]:
+def sort_values(key: str, values: set[str], reader: str) -> list[str]:
     order = {"format": list(DEFAULTS.formats), "paper": list(DEFAULTS.papers), "large-print": ["no", "yes"]}.get(key)
     if order:
         return sorted(values, key=lambda v: (order.index(v) if v in order else len(order), v))
     if key == "lang":
-        return sorted(values, key=lambda v: describe_language(v).english.casefold())
+        return sorted(values, key=lambda v: describe_language(v, reader).local.casefold())
     return sorted(values, key=lambda v: (v == NO_CLINIC, v.casefold()))
 
 
-def choice(key: str, value: str) -> dict:
+def choice(key: str, value: str, text: CatalogText) -> dict:
     """One radio button: its value, label, and the label's language when it names one."""
     if key == "lang":
-        return {"value": value, "language": describe_language(value), "label": ""}
+        return {"value": value, "language": describe_language(value, text.lang), "label": ""}
     labels = {
-        "format": FORMAT_LABELS.get(value, value.capitalize()),
-        "paper": PAPER_LABELS.get(value, value.upper()),
-        "large-print": {"yes": "Large print", "no": "Regular print"}.get(value),
-        "clinic": "No particular clinic" if value == NO_CLINIC else value,
+        "format": lambda: format_label(value, text),
+        "paper": lambda: paper_label(value, text),
+        "large-print": lambda: text("large_print" if value == "yes" else "regular_print"),
+        "clinic": lambda: text("no_clinic") if value == NO_CLINIC else value,
     }
-    return {"value": value, "language": None, "label": labels[key]}
+    return {"value": value, "language": None, "label": labels[key]()}
 
 
-def describe_target(entry: dict, thumbnail: Thumbnail | None, failed: dict, today: date) -> dict:
+def format_label(name: str, text: CatalogText) -> str:
+    """A project's own format (handoutkit.toml) has no string: it is shown by its name."""
+    return text(f"format_{name}") if f"catalog_format_{name}" in text.values else name.capitalize()
+
+
+def paper_label(name: str, text: CatalogText, *, in_heading: bool = False) -> str:
+    # "Wallet card, 85.6 × 54 mm" reads better than "Wallet card, Card, ..." in a heading.
+    if in_heading and name == "card":
+        return text("card_size")
+    return text(f"paper_{name}") if f"catalog_paper_{name}" in text.values else name.upper()
+
+
+def describe_target(entry: dict, thumbnail: Thumbnail | None, failed: dict, today: date,
+                    text: CatalogText) -> dict:
     """Everything one PDF's card shows, as plain data for the template."""
     next_review = parse_date(entry.get("next_review"))
     readability = entry.get("readability")
@@ -234,20 +284,20 @@ def describe_target(entry: dict, thumbnail: Thumbnail | None, failed: dict, toda
         "href": quote(entry["path"]),
         "filename": entry["path"].rsplit("/", 1)[-1],
         "title": entry["title"],
-        "language": describe_language(entry["lang"]),
-        "format": FORMAT_LABELS.get(entry["format"], entry["format"].capitalize()),
-        "paper": CARD_SIZE if entry["paper"] == "card" else PAPER_LABELS.get(entry["paper"], entry["paper"].upper()),
+        "language": describe_language(entry["lang"], text.lang),
+        "format": format_label(entry["format"], text),
+        "paper": paper_label(entry["paper"], text, in_heading=True),
         "pages": entry["pages"],
-        "size": format_size(entry["bytes"]),
+        "size": format_size(entry["bytes"], text),
         "version": entry.get("version", ""),
         "draft": entry.get("status") != "approved",
         "next_review": next_review,
-        "next_review_text": format_date(next_review, "d MMMM y", locale="en") if next_review else "",
+        "next_review_text": format_date(next_review, "long", locale=text.locale) if next_review else "",
         # The build's own verdict when the manifest has one, else today's.
         "overdue": bool(entry.get("overdue") or (next_review and next_review < today)),
         "stale": bool(entry.get("stale")),
         "layout_warnings": list(entry.get("layout_warnings") or []),
-        "variants": variants(entry),
+        "variants": [text(f"variant_{key}") for key in variant_keys(entry)],
         "clinic": entry.get("clinic") or "",
         "readability": (f"{readability['formula']} {readability['score']}" if readability else ""),
         "problems": failed.get(entry["path"], []),
@@ -260,11 +310,18 @@ def describe_target(entry: dict, thumbnail: Thumbnail | None, failed: dict, toda
     }
 
 
-def variants(entry: dict) -> list[str]:
+VARIANTS = (("large_print", "large print"), ("fillable", "fillable"), ("print_shop", "for a print shop"))
+
+
+def variant_keys(entry: dict) -> list[str]:
     """What tells apart PDFs of the same format, paper and language; named in the
-    card's heading and link text, so every link says which file it is."""
-    flags = (("large_print", "large print"), ("fillable", "fillable"), ("print_shop", "for a print shop"))
-    return [label for key, label in flags if entry.get(key)]
+    card's heading and link text (catalog_variant_<key>), so every link says which file it is."""
+    return [key for key, _ in VARIANTS if entry.get(key)]
+
+
+def variants(entry: dict) -> list[str]:
+    """The variants in English, as index.csv names them."""
+    return [label for key, label in VARIANTS if entry.get(key)]
 
 
 def order_of(value: str, known) -> int:
@@ -272,9 +329,9 @@ def order_of(value: str, known) -> int:
     return known.index(value) if value in known else len(known)
 
 
-def group_by_handout(targets: list[dict], entries: list[dict]) -> list[dict]:
-    """Handouts by id; in each, its languages by English name; in each, its PDFs
-    by format then paper. Each handout and language is headed by its usual title."""
+def group_by_handout(targets: list[dict], entries: list[dict], reader: str) -> list[dict]:
+    """Handouts by id; in each, its languages by name in the reader's language; in each,
+    its PDFs by format then paper. Each handout and language is headed by its usual title."""
     handouts: dict[str, dict[str, list]] = {}
     for target, entry in zip(targets, entries):
         handouts.setdefault(entry["handout"], {}).setdefault(entry["lang"], []).append(target)
@@ -285,8 +342,8 @@ def group_by_handout(targets: list[dict], entries: list[dict]) -> list[dict]:
             items.sort(key=lambda t: t["order"])
             # Formats may carry their own title (the card does): the most common is the handout's.
             title = Counter(t["title"] for t in items).most_common(1)[0][0]
-            languages.append({"language": describe_language(tag), "title": title, "targets": items})
-        languages.sort(key=lambda lang: lang["language"].english.casefold())
+            languages.append({"language": describe_language(tag, reader), "title": title, "targets": items})
+        languages.sort(key=lambda lang: lang["language"].local.casefold())
         heading = next((lang for lang in languages if lang["language"].tag == "en"), languages[0])
         groups.append({"id": handout_id, "title": heading["title"], "language": heading["language"],
                        "languages": languages})
@@ -300,30 +357,36 @@ def parse_date(text) -> date | None:
         return None
 
 
-def format_size(size: int) -> str:
+def format_size(size: int, text: CatalogText) -> str:
+    """1.2 MB, 1,2 MB: the number in the reader's locale; KB and MB are understood everywhere."""
     if size < 1024 * 1024:
         return f"{max(1, round(size / 1024))} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+    return f"{format_decimal(round(size / (1024 * 1024), 1), '0.0', locale=text.locale)} MB"
 
 
-def count_label(handouts: int, files: int) -> str:
+def count_label(handouts: int, files: int, text: CatalogText) -> str:
     """The sentence under the filters; the page's script writes the same words."""
-    return (f"{handouts} handout{'s' if handouts != 1 else ''}, "
-            f"{files} file{'s' if files != 1 else ''}.")
+    return text("summary", handouts=text.plural("handouts", handouts), files=text.plural("files", files))
 
 
 def render_catalog(entries: list[dict], failed: list[dict], thumbnails: dict, root: Path,
-                   today: date) -> str:
+                   today: date, text: CatalogText, *, languages: list[CatalogText], fonts: str = "") -> str:
+    """One language's page; fonts is its @font-face CSS (catalog_fonts.py)."""
     problems = {f["path"]: f.get("problems", []) for f in failed}
-    targets = [describe_target(e, thumbnails.get(e["path"]), problems, today) for e in entries]
-    handouts = group_by_handout(targets, entries)
+    targets = [describe_target(e, thumbnails.get(e["path"]), problems, today, text) for e in entries]
+    handouts = group_by_handout(targets, entries, text.lang)
     css = find(root, "styles/catalog.css").read_text(encoding="utf-8")
     env = make_environment(root / "templates")
     return env.get_template("catalog.html").render(
+        t=text,
+        page=describe_language(text.lang, text.lang),
+        languages=[{"language": describe_language(other.lang, text.lang), "href": page_name(other.lang),
+                    "current": other is text} for other in languages],
         handouts=handouts,
-        filters=make_filters(entries),
+        filters=make_filters(entries, text),
         failed=failed,
-        summary=count_label(len(handouts), len(targets)),
-        # Our own stylesheet, inlined so index.html needs no other file to look right.
-        css=Markup(css),
+        summary=count_label(len(handouts), len(targets), text),
+        script_strings=text.for_script(*SCRIPT_STRINGS),
+        # Our own stylesheet and fonts, inlined so the page needs no other file to look right.
+        css=Markup(fonts + "\n" + css),
     )

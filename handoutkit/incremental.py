@@ -48,7 +48,7 @@ SKELETONS = ("templates/new-handout/", "templates/new-project/")  # and `build.p
 TEXT_SUFFIXES = (".md", ".toml")  # content, hashed per target; anything else in handouts/ is shared
 # The builder's modules that only schedule, present or serve builds: a change to them
 # cannot change a PDF, so it does not rebuild everything (every other module does).
-NOT_BUILDER = {"bench.py", "catalog.py", "cli.py", "progress.py", "serve.py", "shards.py"}
+NOT_BUILDER = {"bench.py", "catalog.py", "catalog_fonts.py", "catalog_text.py", "cli.py", "progress.py", "serve.py", "shards.py"}
 LIBRARIES = ("weasyprint", "pydyf", "fonttools", "tinycss2", "cssselect2", "pyphen",
              "jinja2", "markdown", "babel", "textstat", "nltk")
 RACY_NS = 2_000_000_000  # a file modified this close to the last check is read again

@@ -21,7 +21,7 @@ from .incremental import MANIFEST, CACHE, Cache, read_cache, read_json, write_ca
 # Relative cost of laying out and checking one target (a card is 1): the format's and
 # the script's `cost` in the settings (defaults.toml), times the variants'.
 VARIANT_COST = {"large_print": 1.8, "print_shop": 1.2, "fillable": 1.1}
-CATALOG_FILES = ("index.html", "index.csv", "thumbnails")  # written anew from the merged manifest
+CATALOG_FILES = ("index.html", "index.ar.html", "index.de.html", "index.es.html", "index.fr.html", "index.zh-Hans.html", "index.csv", "thumbnails", ".handoutkit-catalog-fonts")  # written anew from the merged manifest (a language page per strings file with catalog_ keys)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -7,6 +7,8 @@ The browser tests are skipped, saying why, only when /usr/bin/chromium is missin
 Screenshots go to test-output/ (CI keeps that folder).
 """
 
+import base64
+import io
 import json
 import os
 import re
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import urllib.request
 from datetime import date
 from functools import partial
@@ -24,6 +27,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from babel import Locale
 
 from catalog_fixtures import make_catalog_dist, matching
 from conftest import CARD_LABELS, REPO_TARGETS, write_project
@@ -38,6 +42,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TEST_OUTPUT = PROJECT_ROOT / "test-output"
 TODAY = date(2026, 11, 23)  # the fixture's Spanish handout is overdue for review on this day
 FILTER_KEYS = ["lang", "format", "paper", "large-print", "clinic"]
+# The catalog's pages: every language of the builder has its catalog strings.
+LANGUAGE_PAGES = {"en": "index.html", "ar": "index.ar.html", "de": "index.de.html", "es": "index.es.html",
+                  "fr": "index.fr.html", "zh-Hans": "index.zh-Hans.html"}
+FONT_DATA_RE = re.compile(r"url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)")
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +110,13 @@ def test_every_pdf_and_thumbnail_of_the_manifest_is_linked_and_nothing_else(cata
     assert sorted(images) == sorted(thumbnail_path(out, p).relative_to(out).as_posix() for p in paths)
     for _, url, _ in links:
         assert url == "#handouts" or (out / url).is_file(), url
-    assert not re.search(r"https?:|//[a-z]", html, re.I), "the page must not name any other site"
+    # (base64 of the embedded fonts may hold "//": not an address)
+    assert not re.search(r"https?:|//[a-z]", without_fonts(html), re.I), "the page must not name any other site"
     assert_valid_html(html)
+
+
+def without_fonts(html: str) -> str:
+    return FONT_DATA_RE.sub("", html)
 
 
 def test_thumbnails_are_rendered_once_then_again_only_for_a_newer_pdf(catalog, tmp_path):
@@ -385,9 +398,11 @@ def test_tab_reaches_every_control_with_a_visible_focus(visit, catalog):
             break
         stops.append(focused)
     assert stops[0]["href"] == "#handouts"  # the skip link comes first
+    # then the page in other languages
+    assert [s["href"] for s in stops[1:1 + len(LANGUAGE_PAGES)]] == list(LANGUAGE_PAGES.values())
     assert [s["name"] for s in stops if s["type"] == "radio"] == FILTER_KEYS  # one stop per group
     assert any(s["tag"] == "button" for s in stops)
-    links = [(s["href"], s["download"]) for s in stops if s["tag"] == "a" and s["href"] != "#handouts"]
+    links = [(s["href"], s["download"]) for s in stops[1 + len(LANGUAGE_PAGES):] if s["tag"] == "a"]
     assert sorted(links) == sorted((p, d) for e in manifest["targets"] for p, d in [(e["path"], True), (e["path"], False)])
     for stop in stops:
         assert stop["outline"] != "none" and stop["outlineWidth"] >= 2, stop  # focus is visible
@@ -397,8 +412,8 @@ def test_tab_reaches_every_control_with_a_visible_focus(visit, catalog):
 def test_arrow_keys_change_a_filter(visit, catalog):
     _, manifest = catalog
     v = visit()
-    v.page.keyboard.press("Tab")  # skip link
-    v.page.keyboard.press("Tab")  # the language group
+    for _ in range(2 + len(LANGUAGE_PAGES)):  # the skip link, the page's languages, the language group
+        v.page.keyboard.press("Tab")
     v.page.keyboard.press("ArrowDown")
     first = v.page.eval_on_selector("input[name='lang']:checked", "i => i.value")
     assert first != ""
@@ -581,3 +596,196 @@ def test_the_catalog_is_also_a_table_that_a_spreadsheet_reads_safely(catalog, tm
     from handoutkit.catalog import catalog_csv
     formula = catalog_csv([{**manifest["targets"][0], "title": "=HYPERLINK(\"http://x\")"}]).decode("utf-8")
     assert "'=HYPERLINK" in formula  # a title is never run as a formula
+
+
+# --- the catalog in the reader's language, with fonts for every script -------------------------
+
+STRINGS = PROJECT_ROOT / "templates" / "strings"
+# The status line's count in each language: the fixture has 2 handouts and 15 PDFs.
+HANDOUTS, FILES = 2, 15
+
+
+def catalog_strings(lang: str) -> dict:
+    """The catalog_ keys of the language's strings file, read here independently of the builder."""
+    with (STRINGS / f"{lang}.toml").open("rb") as stream:
+        return {k.removeprefix("catalog_"): v for k, v in tomllib.load(stream).items() if k.startswith("catalog_")}
+
+
+def counted(value, count: int, lang: str) -> str:
+    """A count's words as the strings file gives them for count (CLDR plural form via Babel)."""
+    if isinstance(value, dict):
+        value = value.get(Locale.parse(lang, sep="-").plural_form(count), value["other"])
+    return value.replace("{count}", str(count))
+
+
+class Page(HTMLParser):
+    """The <html> element's lang and dir, and the text of the elements asked for by tag."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.root, self.texts, self.open = {}, {}, []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "html":
+            self.root = dict(attrs)
+        self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if self.open and self.open[-1] == tag:
+            self.open.pop()
+
+    def handle_data(self, data):
+        if self.open:
+            self.texts.setdefault(self.open[-1], []).append(data)
+
+
+@pytest.mark.parametrize("lang", LANGUAGE_PAGES)
+def test_each_language_has_its_page_with_its_lang_and_direction(catalog, lang):
+    out, _ = catalog
+    html = (out / LANGUAGE_PAGES[lang]).read_text(encoding="utf-8")
+    page = Page(html)
+    assert page.root.get("lang") == lang
+    assert page.root.get("dir") == ("rtl" if lang == "ar" else None)  # ltr is the default
+    assert page.texts["title"] == [catalog_strings(lang)["title"]]
+    assert_valid_html(html)
+    assert sorted(p.name for p in out.glob("index*.html")) == sorted(LANGUAGE_PAGES.values())
+
+
+@pytest.mark.parametrize("lang", LANGUAGE_PAGES)
+def test_interface_text_comes_from_the_languages_strings_file(visit, catalog, lang):
+    out, _ = catalog
+    words = catalog_strings(lang)
+    v = visit((out / LANGUAGE_PAGES[lang]).as_uri())
+    page = v.page
+    assert page.title() == words["title"]
+    assert page.locator("h1").text_content() == words["title"]
+    legends = page.eval_on_selector_all("#filters legend", "ls => ls.map(l => l.textContent)")
+    assert legends == [words[f"filter_{key.replace('-', '_')}"] for key in FILTER_KEYS]
+    assert page.locator("button[type=reset]").text_content() == words["show_all"]
+    first_download = page.locator("a[download]").first
+    assert first_download.evaluate("a => a.firstChild.textContent") == words["download"]
+    # The status line as the page's script writes it, in this language's plural forms.
+    summary = words["summary"].replace("{handouts}", counted(words["handouts"], HANDOUTS, lang)) \
+                              .replace("{files}", counted(words["files"], FILES, lang))
+    assert page.locator("#match-count").text_content() == summary
+    page.check("input[name='clinic'][value='Rheumatology']")  # 1 handout, 6 PDFs: another plural form
+    matches = counted(words["matches"], 1, lang).replace("{handouts}", counted(words["handouts"], 1, lang)) \
+                                                   .replace("{files}", counted(words["files"], 6, lang))
+    assert page.locator("#match-count").text_content() == matches
+    assert v.errors == [] and v.refused == []
+
+
+def test_the_language_links_lead_from_page_to_page(visit, catalog):
+    out, _ = catalog
+    v = visit()
+    for lang, name in LANGUAGE_PAGES.items():
+        switcher = v.page.locator(".page-languages a")
+        assert switcher.evaluate_all("as => as.map(a => a.getAttribute('href'))") == list(LANGUAGE_PAGES.values())
+        current = v.page.locator(".page-languages a[aria-current=page]")
+        assert current.get_attribute("href") == v.page.url.rsplit("/", 1)[-1]
+        v.page.click(f".page-languages a[hreflang='{lang}']")  # a plain link: no script involved
+        v.page.wait_for_load_state("load")
+        assert v.page.url == (out / name).as_uri()
+        assert v.page.evaluate("document.documentElement.lang") == lang
+    assert v.errors == [] and v.refused == []
+
+
+def embedded_fonts(html: str) -> dict[str, list]:
+    """Each @font-face family of the page with its fonts, opened with fontTools."""
+    from fontTools.ttLib import TTFont
+    fonts = {}
+    for family, data in re.findall(r'font-family: "([^"]+)";[^}]*?url\(data:font/woff2;base64,([^)]+)\)', html):
+        fonts.setdefault(family, []).append(TTFont(io.BytesIO(base64.b64decode(data))))
+    return fonts
+
+
+@pytest.mark.parametrize("lang", ["en", "ar", "zh-Hans"])
+def test_the_embedded_fonts_hold_the_language_names_and_no_more_than_the_page_shows(catalog, lang):
+    out, manifest = catalog
+    html = (out / LANGUAGE_PAGES[lang]).read_text(encoding="utf-8")
+    fonts = embedded_fonts(html)
+    assert sorted(fonts) == ["Catalog Noto Naskh Arabic", "Catalog Noto Sans", "Catalog Noto Sans CJK SC"]
+    assert all(len(faces) == 2 for faces in fonts.values())  # regular and bold
+    covered = set().union(*(font.getBestCmap() for faces in fonts.values() for font in faces))
+    names = {describe_language(tag).native for tag in {*LANGUAGE_PAGES, *(e["lang"] for e in manifest["targets"])}}
+    assert "中文 (简体)" in names and "العربية" in names
+    for name in names:
+        assert [c for c in name if ord(c) not in covered] == [], name
+    # Cut to the page: the Chinese face on the English page lacks the Chinese page's own words.
+    chinese = set(fonts["Catalog Noto Sans CJK SC"][0].getBestCmap())
+    assert all(ord(c) in chinese for c in "中文简体演示讲义")
+    assert (ord("筛") in chinese) == (lang == "zh-Hans")  # 筛选, "Filters"
+    assert ord("A") not in chinese  # Latin is Noto Sans's, not carried twice
+    meta = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', html)[1]
+    assert "font-src data:;" in meta and meta.count("data:") == 1
+
+
+# The fonts Chromium drew a node's text with (DevTools protocol): web fonts are "custom".
+def platform_fonts(page, selector: str) -> list[dict]:
+    session = page.context.new_cdp_session(page)
+    session.send("DOM.enable")
+    session.send("CSS.enable")
+    root = session.send("DOM.getDocument")["root"]["nodeId"]
+    node = session.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    return session.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_chinese_and_arabic_names_are_drawn_with_the_embedded_fonts(visit, catalog, lang):
+    out, _ = catalog
+    v = visit((out / LANGUAGE_PAGES[lang]).as_uri())
+    v.page.evaluate("document.fonts.ready.then(() => null)")
+    loaded = v.page.evaluate("[...document.fonts].map(f => [f.family, f.weight, f.status])")
+    assert sorted(loaded) == sorted([[family, weight, "loaded"] for family in
+                                     ("Catalog Noto Sans", "Catalog Noto Naskh Arabic", "Catalog Noto Sans CJK SC")
+                                     for weight in ("400", "700")])
+    for name, family in (("zh-Hans", "Noto Sans CJK SC"), ("ar", "Noto Naskh Arabic")):
+        fonts = platform_fonts(v.page, f".page-languages a[hreflang='{name}']")
+        # Every glyph of the name from the page's own fonts, none from the machine's.
+        assert fonts and all(f["isCustomFont"] for f in fonts), fonts
+        assert any(f["familyName"].startswith(family) for f in fonts), fonts
+    assert v.errors == []
+
+
+def test_a_language_without_catalog_strings_gets_no_page_but_still_builds_handouts(tmp_path):
+    from handoutkit.render import load_strings
+    project = write_project(tmp_path / "project")
+    english = (STRINGS / "en.toml").read_text(encoding="utf-8")
+    handout_only = "\n".join(line for line in english.splitlines() if not line.startswith("catalog_"))
+    (project / "templates/strings/it.toml").write_text(handout_only, encoding="utf-8")
+    (project / "templates/strings/nl.toml").write_text(handout_only + '\ncatalog_title = "Folders"\n',
+                                                        encoding="utf-8")  # half translated
+    problems = []
+    assert load_strings(project / "templates", "it", problems) is not None and problems == []
+    out = tmp_path / "dist"
+    write_catalog(out, {}, root=project)
+    assert sorted(p.name for p in out.glob("index*.html")) == sorted(LANGUAGE_PAGES.values())
+    (out / "index.it.html").write_text("stale", encoding="utf-8")  # a page from when it was complete
+    write_catalog(out, {}, root=project)
+    assert not (out / "index.it.html").exists()
+
+
+def test_a_merge_writes_anew_every_file_the_catalog_writes(catalog):
+    from handoutkit.shards import CATALOG_FILES
+    out, _ = catalog
+    written = {p.name for p in out.iterdir()} - {"demo", "fatigue", "manifest.json"}
+    assert written <= set(CATALOG_FILES), written - set(CATALOG_FILES)
+
+
+def test_screenshots_of_the_arabic_and_chinese_pages(visit, catalog):
+    out, _ = catalog
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    for lang in ("ar", "zh-Hans"):
+        v = visit((out / LANGUAGE_PAGES[lang]).as_uri(), viewport={"width": 1280, "height": 900})
+        v.page.evaluate(ALL_IMAGES_LOADED)
+        v.page.screenshot(path=TEST_OUTPUT / f"catalog-{lang}.png", full_page=True)
+        if lang == "ar":  # right to left: the title starts at the right edge
+            box = v.page.locator("h1").evaluate("h => { const r = document.createRange(); r.selectNodeContents(h); return r.getBoundingClientRect().toJSON(); }")
+            assert box["right"] > 1280 - 100 and box["left"] > 640, box
+
+
+def test_arabic_page_has_no_accessibility_violation(visit, catalog):
+    out, _ = catalog
+    v = visit((out / LANGUAGE_PAGES["ar"]).as_uri(), viewport={"width": 1280, "height": 900})
+    assert axe_violations(v.page) == []
