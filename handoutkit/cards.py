@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .content import line_of
+from .errors import line_of
 from .errors import Problem
 from .model import CardField
 

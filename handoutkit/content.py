@@ -24,7 +24,9 @@ import markdown
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
-from .errors import Problem
+from .cards import card_labels, parse_card_fields
+from .errors import Problem, line_of  # line_of: also imported from here by other modules
+from .figures import figure_words, parse_figures, parse_pictograms
 from .model import Control, Handout, Section, Source, Text, partial_path
 
 MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
@@ -94,16 +96,6 @@ def read_toml(path: Path, problems: list) -> dict | None:
     return None
 
 
-def line_of(path: Path, key: str) -> int | None:
-    """The line where `key = ...` is first set, to point authors at it."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    pattern = re.compile(rf"^\s*(\[+\s*)?{re.escape(key)}\b")
-    return next((n for n, text in enumerate(lines, 1) if pattern.match(text)), None)
-
-
 def check_keys(data: dict, allowed: set, path: Path, where: str, problems: list) -> None:
     """Report every key the schema does not know (a typo would be ignored otherwise)."""
     for key in sorted(set(data) - allowed):
@@ -152,8 +144,6 @@ def load_handout(folder: Path, problems: list, known_formats: tuple[str, ...]) -
     roles = parse_roles(data, sections, path, problems)
     languages = tuple(sorted(p.name for p in folder.iterdir() if (p / "meta.toml").is_file()))
     safety = parse_safety_partials(data, path, problems)
-    from .cards import parse_card_fields  # here: cards.py and figures.py use this module's line_of
-    from .figures import parse_figures, parse_pictograms
     card_fields = parse_card_fields(data, sections, path, problems)
     figures = parse_figures(data, sections, path, problems)
     pictograms = parse_pictograms(data, path, problems)
@@ -314,8 +304,6 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
     if unreadable:
         return None
     sections = [replace(s, role=handout.role_of(s.id)) for s in sections]
-    from .cards import card_labels  # here, as in load_handout
-    from .figures import figure_words
     return Text(path, lang, fmt, title or meta["title"], meta.get("subtitle", ""),
                 to_html(intro), tuple(sections), partials, card_labels(meta), figure_words(meta))
 

@@ -1,5 +1,6 @@
 """Problems found in the inputs, reported all at once as one line each."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,3 +38,13 @@ def display_path(path: Path) -> str:
 
 class UsageError(ContentError):
     """The command line asks for something that does not exist."""
+
+
+def line_of(path: Path, key: str) -> int | None:
+    """The line where `key = ...` is first set, to point authors at it."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    pattern = re.compile(rf"^\s*(\[+\s*)?{re.escape(key)}\b")
+    return next((n for n, text in enumerate(lines, 1) if pattern.match(text)), None)

@@ -20,7 +20,7 @@ In the PDF each figure is a /Figure structure element with the `alt` text as its
 import re
 from pathlib import Path
 
-from .content import line_of
+from .errors import line_of
 from .cards import line_in_table
 from .errors import Problem
 from .model import Figure, FigureWords
