@@ -125,6 +125,28 @@ def test_text_has_sections_and_warning_signs(built, target, project):
     assert "38" in extracted and "°C" in extracted and "°F" in extracted
 
 
+# The emergency instruction speaks to the person with the patient (someone having a
+# seizure cannot call), and fever medicine is not taken before calling (fact sheet,
+# section 8). Each phrase is the language's own words, written and checked by hand.
+CAREGIVER_AND_FEVER_MEDICINE = {
+    "en": ("Tell the person with you", "Do not take fever medicine first"),
+    "es": ("Dígale a quien esté con usted", "No tome antes medicinas para la fiebre"),
+    "fr": ("Dites à la personne près de vous", "Ne prenez pas d’abord de médicament contre la fièvre"),
+    "de": ("Sagen Sie Ihrer Begleitperson", "Nehmen Sie vorher kein Fiebermittel"),
+    "zh-Hans": ("告诉陪护人", "打电话前不要吃退烧药"),
+    "ar": ("أخبر مرافقك", "للحرارة قبل الاتصال إلا بإذن فريقك"),  # pypdf reads tanween (ًا) apart
+}
+
+
+@pytest.mark.parametrize("target", [t for t in REPO_TARGETS if t.handout == "car-t-lupus"
+                                    and t.format in ("brief", "standard", "booklet")],
+                         ids=lambda t: t.relpath.split("/", 1)[1])
+def test_caregiver_instruction_and_fever_medicine_advice(built, target):
+    extracted = squash(extract(pdf_of(built, target)))
+    for phrase in CAREGIVER_AND_FEVER_MEDICINE[target.lang]:
+        assert found(phrase, extracted, target.lang), f"'{phrase}' not found"
+
+
 @targets
 def test_every_page_of_a_draft_says_so(built, target, project):
     assert project.handouts[target.handout].control.status == "draft"
