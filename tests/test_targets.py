@@ -125,6 +125,11 @@ def test_text_has_sections_and_warning_signs(built, target, project):
     assert "38" in extracted and "°C" in extracted and "°F" in extracted
 
 
+# The CAR-T handout's brief, standard and booklet: the texts that carry the help section.
+leaflets = pytest.mark.parametrize(
+    "target", [t for t in REPO_TARGETS if t.handout == "car-t-lupus" and t.format in ("brief", "standard", "booklet")],
+    ids=lambda t: t.relpath.split("/", 1)[1])
+
 # The emergency instruction speaks to the person with the patient (someone having a
 # seizure cannot call), and fever medicine is not taken before calling (fact sheet,
 # section 8). Each phrase is the language's own words, written and checked by hand.
@@ -138,13 +143,29 @@ CAREGIVER_AND_FEVER_MEDICINE = {
 }
 
 
-@pytest.mark.parametrize("target", [t for t in REPO_TARGETS if t.handout == "car-t-lupus"
-                                    and t.format in ("brief", "standard", "booklet")],
-                         ids=lambda t: t.relpath.split("/", 1)[1])
+@leaflets
 def test_caregiver_instruction_and_fever_medicine_advice(built, target):
     extracted = squash(extract(pdf_of(built, target)))
     for phrase in CAREGIVER_AND_FEVER_MEDICINE[target.lang]:
         assert found(phrase, extracted, target.lang), f"'{phrase}' not found"
+
+
+# The fact sheet's risk wording (section 8): CRS in "more than half", and the early
+# risks "life-threatening", not only "serious" (brief, standard, booklet).
+RISK_WORDING = {
+    "en": ("Some can be life-threatening", "More than half of people got it", "some can be life-threatening"),
+    "es": ("a veces mortales", "Lo tuvo más de la mitad", "algunos pueden poner en peligro la vida"),
+    "fr": ("parfois mortels", "chez plus de la moitié des personnes", "certains peuvent mettre la vie en danger"),
+    "de": ("Manche können lebensbedrohlich sein", "Mehr als die Hälfte bekam es", "manche können lebensbedrohlich sein"),
+    "zh-Hans": ("有些可能危及生命", "超过一半人出现", "有些可能危及生命"),
+    "ar": ("يهدد بعضها الحياة", "أكثر من نصف المرضى", "يهدد بعضها الحياة"),
+}
+
+
+@leaflets
+def test_risk_wording(built, target):
+    phrase = RISK_WORDING[target.lang][("brief", "standard", "booklet").index(target.format)]
+    assert found(phrase, squash(extract(pdf_of(built, target))), target.lang), f"'{phrase}' not found"
 
 
 @targets
