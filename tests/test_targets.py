@@ -168,6 +168,22 @@ def test_risk_wording(built, target):
     assert found(phrase, squash(extract(pdf_of(built, target))), target.lang), f"'{phrase}' not found"
 
 
+# The boxed warning is first about CRS and brain and nerve problems (since 2017), not
+# only the T-cell cancers added in 2024 (fact sheet, section 8): the booklet says so.
+BOXED_WARNING_SINCE_2017 = {
+    "en": "Since the first approval in 2017", "es": "Desde la primera aprobación, en 2017",
+    "fr": "Depuis la première autorisation, en 2017", "de": "Seit der ersten Zulassung 2017",
+    "zh-Hans": "自2017年首个产品获批起", "ar": "ومنذ أول موافقة في عام 2017",
+}
+
+
+@pytest.mark.parametrize("target", [t for t in REPO_TARGETS if t.handout == "car-t-lupus" and t.format == "booklet"],
+                         ids=lambda t: t.relpath.split("/", 1)[1])
+def test_booklet_frames_the_boxed_warning(built, target):
+    phrase = BOXED_WARNING_SINCE_2017[target.lang]
+    assert found(phrase, squash(extract(pdf_of(built, target))), target.lang), f"'{phrase}' not found"
+
+
 @targets
 def test_every_page_of_a_draft_says_so(built, target, project):
     assert project.handouts[target.handout].control.status == "draft"
