@@ -35,6 +35,7 @@ HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", 
                 "card", "figures", "pictograms"}
 # What a section can be for; templates and styles address sections by role, never by id.
 ROLES = {
+    "key-points": "the key points: set in a box at the start",
     "help": "when to get help: gets the clinic's contact block and the emergency box",
     "warnings": "the warning signs: set apart on the card",
     "glossary": "the glossary: terms and definitions",
@@ -222,7 +223,8 @@ def parse_control(data: dict, path: Path, problems: list) -> Control | None:
 
 
 def parse_sources(items, path: Path, problems: list) -> tuple[Source, ...]:
-    """Each [[sources]] entry needs a label, authors and a DOI, PMID or URL."""
+    """Each [[sources]] entry needs a label, authors (or, while they are being confirmed,
+    a title to lead the citation) and a DOI, PMID or URL."""
     if not isinstance(items, list) or not items:
         problems.append(Problem(path, "no [[sources]] listed", "every handout names its sources"))
         return ()
@@ -231,7 +233,8 @@ def parse_sources(items, path: Path, problems: list) -> tuple[Source, ...]:
         where = f" in [[sources]] entry {number}"
         check_keys(item, SOURCE_KEYS, path, where, problems)
         short = require(item, "short", str, path, problems, where)
-        authors = require(item, "authors", str, path, problems, where)
+        authors = (require(item, "authors", str, path, problems, where)
+                   if "authors" in item or "title" not in item else True)
         if not any(item.get(k) for k in ("doi", "pmid", "url")):
             problems.append(Problem(path, f"no doi, pmid or url{where}", "readers must be able to find it"))
         if short and authors:

@@ -10,7 +10,7 @@ from markupsafe import Markup
 @dataclass(frozen=True)
 class Source:
     short: str
-    authors: str
+    authors: str = ""   # empty only where the authors are not yet confirmed: the title leads
     title: str = ""
     journal: str = ""
     year: int | None = None
