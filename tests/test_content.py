@@ -83,6 +83,19 @@ def test_source_needs_a_way_to_find_it(tmp_path):
     assert any("no doi, pmid or url in [[sources]] entry 1" in p for p in problems_of(root))
 
 
+def test_source_needs_authors_unless_a_title_leads_it(tmp_path):
+    """A first author not yet confirmed is left out, never replaced by a description:
+    the title then leads the citation. Without either, readers could not find it."""
+    root = write_project(tmp_path, {"handouts/demo/handout.toml": HANDOUT_TOML.replace('authors = "Smith A, et al."\n', "")})
+    problems = []
+    handout = load_handout(root / "handouts" / "demo", problems, tuple(DEFAULTS.formats))
+    assert problems == []
+    assert format_sources(handout.control)[1] == "1. A study. *J Test*. 2020. PMID 123."
+    bare = HANDOUT_TOML.replace('authors = "Smith A, et al."\n', "").replace('title = "A study"\n', "")
+    root = write_project(tmp_path / "bare", {"handouts/demo/handout.toml": bare})
+    assert any("missing required key 'authors' in [[sources]] entry 1" in p for p in problems_of(root))
+
+
 def test_missing_format_text_is_reported(tmp_path):
     root = write_project(tmp_path, {"handouts/demo/en/card.md": None})
     assert any("the card text for 'en' is missing" in p for p in problems_of(root))

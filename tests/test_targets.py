@@ -113,7 +113,7 @@ def test_text_has_sections_and_warning_signs(built, target, project):
     text = project.texts[target.key]
     extracted = squash(extract(pdf_of(built, target)))
     for section in text.sections:
-        heading = html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<h2[^>]*>(.*?)</h2>", section.html)[1]))
+        heading = heading_of(section)
         assert found(heading, extracted, target.lang), f"section '{section.id}' heading not found"
     # The warning signs are the handout's own partial or, for the log, the CAR-T
     # handout's, included by name (`car-t-lupus/warning-signs`).
@@ -192,6 +192,37 @@ def test_risk_wording(built, target):
 @car_t_targets("booklet")
 def test_booklet_frames_the_boxed_warning(built, target):
     assert_printed(built, target, BOXED_WARNING_SINCE_2017[target.lang])
+
+
+def heading_of(section):
+    return html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<h2[^>]*>(.*?)</h2>", section.html)[1]))
+
+
+@car_t_targets("brief", "standard", "booklet")
+def test_key_points_open_the_text(built, target, project):
+    """3 to 5 key points (the language's own, from its Markdown) print on the first
+    page, before the heading of the section that follows them."""
+    text = project.texts[target.key]
+    [box] = [i for i, s in enumerate(text.sections) if s.role == "key-points"]
+    points = [re.sub(r"<[^>]+>", "", p) for p in re.findall(r"<li>(.*?)</li>", text.sections[box].html, re.S)]
+    assert 3 <= len(points) <= 5
+    first = squash(page_texts(pdf_of(built, target))[0])
+    heading, following = (squash(heading_of(text.sections[i])) for i in (box, box + 1))
+    assert heading in first and first.index(heading) < first.find(following, first.index(heading))
+    for point in points:
+        assert found(html.unescape(point), first, target.lang), f"key point '{point}' not on page 1"
+
+
+@car_t_targets("brief", "standard", "booklet")
+def test_extended_warning_signs_and_their_time_frame(built, target, project):
+    """The longer list of signs (headache, tremor, balance, vomiting, heartbeat,
+    infection) and when problems start: the shared partial, in every sentence."""
+    text = project.texts[target.key]
+    assert "more-signs" in text.partials, "the extended warning signs are not included"
+    extracted = squash(extract(pdf_of(built, target)))
+    for sentence in re.split(r"(?<=[.。!؟])\s*", text.partials["more-signs"].strip()):
+        if sentence:
+            assert found(sentence, extracted, target.lang), f"'{sentence}' not found"
 
 
 @targets
