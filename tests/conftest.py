@@ -151,6 +151,20 @@ def write_project(root: Path, files: dict | None = None) -> Path:
     return root
 
 
+# The session fixtures that build the whole repository (a minute of work each).
+REPOSITORY_BUILDS = {"built", "rebuilt"}
+
+
+def pytest_collection_modifyitems(items):
+    """Group the tests for pytest-xdist (--dist loadgroup): the modules that read the
+    repository's build in one group, so it is built in one process only; every other
+    module whole in a group of its own, so its module fixtures are not made twice."""
+    readers = {item.module.__name__ for item in items if REPOSITORY_BUILDS & set(getattr(item, "fixturenames", ()))}
+    for item in items:
+        module = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group("repository" if module in readers else module))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def check_shared_fonts_are_untouched():
     """Tiny projects hardlink the repository's fonts: a test that wrote into one in place
