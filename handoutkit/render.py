@@ -14,6 +14,7 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from . import __version__
 from .assets import find, search_path
 from .cards import card_rows
 from .clinics import WORST_CASE, Clinic
@@ -209,6 +210,7 @@ def render_html(env: Environment, target: Target, handout: Handout, text: Text, 
         "fillable": target.fillable,
         "large_print": target.large_print,
         "created": control.last_reviewed.isoformat(),
+        "generator": f"handoutkit {__version__}",
     }
     html = env.get_template(settings.formats[target.format].template).render(context)
     check_alt_text(html)

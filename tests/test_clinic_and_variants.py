@@ -15,7 +15,7 @@ import zxingcpp
 from pypdf import PdfReader
 
 from conftest import body_size, run_main, write_project
-from handoutkit import PROJECT_ROOT
+from handoutkit import PROJECT_ROOT, __version__
 from handoutkit.clinics import load_clinic
 from handoutkit.discover import Selection
 from handoutkit.errors import ContentError
@@ -85,6 +85,15 @@ def test_clinic_output_goes_to_its_folder_and_the_manifest(clinic_build):
     manifest = json.loads((out / "manifest.json").read_text())
     assert {e["clinic"] for e in manifest["targets"]} == {"sample-clinic"}
     assert {e["fillable"] for e in manifest["targets"]} == {True}
+
+
+def test_the_clinic_is_the_pdfs_author_and_the_builder_its_creator(clinic_build, tiny, tmp_path):
+    out, _ = clinic_build
+    meta = PdfReader(out / "sample-clinic/demo/en/demo-brief-a4-fillable.pdf").metadata
+    assert meta.author == "Riverside University Hospital"
+    assert meta.creator == f"handoutkit {__version__}"
+    [result] = build(Options(tiny, tmp_path / "out", selection=Selection(formats=("card",))))
+    assert PdfReader(tmp_path / "out" / result.target.relpath).metadata.author is None  # no clinic: no author
 
 
 @pytest.mark.parametrize("name", ["demo-card-card-fillable.pdf", "demo-brief-a4-fillable.pdf"])
