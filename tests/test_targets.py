@@ -151,22 +151,24 @@ CAREGIVER_AND_FEVER_ADVICE = {
     "zh-Hans": ("告诉陪护人", "打电话前不要吃退烧药", "激素可能掩盖发烧"),
     # "لا تتناول خافضًا للحرارة": pypdf reads the tanween (ًا) apart and the line breaks
     # after it, so only "do not take" is one run; the steroid sentence is whole.
-    "ar": ("أخبر مرافقك", "لا تتناول", "قد تخفي الستيرويدات الحمى"),
+    # A Letter line may also break after "قد": the steroid sentence is matched from its verb.
+    "ar": ("أخبر مرافقك", "لا تتناول", "تخفي الستيرويدات الحمى"),
 }
 
 # CRS in "more than half" (the standard), and the early risks "life-threatening", not
 # only "serious" (the brief and the booklet).
 RISK_WORDING = {
-    "en": {"brief": "Some can be life-threatening", "standard": "More than half of people got it",
+    "en": {"brief": "Some can be life-threatening", "standard": "more than half of people, usually mild",
            "booklet": "some can be life-threatening"},
-    "es": {"brief": "a veces mortales", "standard": "Lo tuvo más de la mitad",
+    "es": {"brief": "Algunos pueden poner en peligro la vida", "standard": "lo tuvo más de la mitad",
            "booklet": "algunos pueden poner en peligro la vida"},
-    "fr": {"brief": "parfois mortels", "standard": "chez plus de la moitié des personnes",
+    "fr": {"brief": "Certains peuvent mettre la vie en danger", "standard": "chez plus de la moitié des personnes",
            "booklet": "certains peuvent mettre la vie en danger"},
-    "de": {"brief": "Manche können lebensbedrohlich sein", "standard": "Mehr als die Hälfte bekam es",
+    "de": {"brief": "Manche können lebensbedrohlich sein", "standard": "bei mehr als der Hälfte",
            "booklet": "manche können lebensbedrohlich sein"},
     "zh-Hans": {"brief": "有些可能危及生命", "standard": "超过一半人出现", "booklet": "有些可能危及生命"},
-    "ar": {"brief": "يهدد بعضها الحياة", "standard": "أكثر من نصف المرضى", "booklet": "يهدد بعضها الحياة"},
+    # The brief's line may break after "يهدد" (pypdf then returns the lines apart).
+    "ar": {"brief": "بعضها الحياة", "standard": "أكثر من نصف المرضى", "booklet": "يهدد بعضها الحياة"},
 }
 
 # The boxed warning is first about CRS and brain and nerve problems (since 2017), not
@@ -176,6 +178,42 @@ BOXED_WARNING_SINCE_2017 = {
     "fr": "Depuis la première autorisation, en 2017", "de": "Seit der ersten Zulassung 2017",
     "zh-Hans": "自2017年首个产品获批起", "ar": "ومنذ أول موافقة في عام 2017",
 }
+
+
+# v0.2.0 (fact sheet, section 8), in each language's own words, written and checked by
+# hand; none of these runs was in the text of 5bbeefd: the key points' heading, the
+# extended warning signs (a headache) with their time frame, and contraception in the
+# standard (which covers fertility).
+KEY_POINTS = {"en": "Key points", "es": "Puntos clave", "fr": "Points clés", "de": "Das Wichtigste",
+              "zh-Hans": "要点", "ar": "النقاط الرئيسية"}
+EXTENDED_SIGNS = {
+    "en": ("Also call for a bad headache", "Most problems start within 2 weeks"),
+    "es": ("Llame también si tiene un dolor de cabeza fuerte",
+           "La mayoría de los problemas empiezan en las 2 primeras semanas"),
+    "fr": ("Appelez aussi pour : fort mal de tête", "La plupart des problèmes commencent dans les 2 premières semaines"),
+    "de": ("Rufen Sie auch an bei starken Kopfschmerzen", "Die meisten Probleme beginnen in den ersten 2 Wochen"),
+    "zh-Hans": ("严重头痛", "大多数问题在2周内开始出现"),
+    # A line may break after "المشكلات", and pypdf then returns the next line's words first.
+    "ar": ("صداع شديد", "تبدأ معظم المشكلات"),
+}
+CONTRACEPTION = {
+    "en": "Use birth control as long as it asks", "es": "Use anticonceptivos el tiempo que pida el ensayo",
+    "fr": "Utilisez une contraception aussi longtemps que l’essai le demande",
+    "de": "Verhüten Sie so lange, wie die Studie es verlangt", "zh-Hans": "请按试验要求的时长避孕",
+    "ar": "واستخدم وسيلة لمنع الحمل طوال المدة التي تطلبها التجربة",
+}
+
+
+@car_t_targets("brief", "standard", "booklet")
+def test_key_points_heading_and_extended_signs_in_each_language(built, target):
+    assert_printed(built, target, KEY_POINTS[target.lang])
+    for phrase in EXTENDED_SIGNS[target.lang]:
+        assert_printed(built, target, phrase)
+
+
+@car_t_targets("standard")
+def test_the_standard_covers_contraception(built, target):
+    assert_printed(built, target, CONTRACEPTION[target.lang])
 
 
 @car_t_targets("brief", "standard", "booklet")
