@@ -11,9 +11,11 @@ from fontTools.cffLib import CFFFontSet
 from fontTools.ttLib import TTFont
 
 from .settings import Format
-from .languages import FORMULAS, language
+from .languages import FORMULAS, MEASURES, Formula, language
 
 BLOCK_RE = re.compile(r"<(p|li|h[1-6]|dt|dd|td|th)\b[^>]*>(.*?)</\1>", re.S)
+# Where textstat's sentences end (its count ignores colons); plain_text ends every block on a line.
+SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+|\n")
 
 
 def check_pages(pages: int, fmt: Format, large_print: bool = False) -> list[str]:
@@ -134,8 +136,9 @@ def plain(markup: str) -> str:
 
 @lru_cache(maxsize=64)  # the A4 and Letter targets of one text share a score
 def readability(text: str, lang: str) -> dict | None:
-    """The readability score of the text, where textstat has a formula for the language
-    (languages.FORMULAS)."""
+    """The readability of the text, where textstat has a formula for the language
+    (languages.FORMULAS): {"formula", "score"}, plus any measures reported beside it
+    (languages.MEASURES: SMOG and Dale-Chall for English)."""
     import textstat  # imports NLTK and SciPy (seconds): only when a score is wanted
 
     known = language(lang)
@@ -144,16 +147,45 @@ def readability(text: str, lang: str) -> dict | None:
     if known.locale.language == "en":
         provide_cmudict()
     textstat.set_lang(known.locale.language)
-    score = getattr(textstat, known.formula.function)(text, *known.formula.args)
-    return {"formula": known.formula.name, "score": round(score, 1)}
+    scores = {"formula": known.formula.name, "score": measure(textstat, known.formula, text)}
+    scores.update({extra.name: measure(textstat, extra, text) for extra in MEASURES.get(known.locale.language, ())})
+    return scores
 
 
-def check_readability(score: dict | None, fmt: Format) -> list[str]:
-    """Only English is held to a limit (the format's max_grade); others are reported."""
-    limited = score and score["formula"] == FORMULAS["en"].name and fmt.max_grade is not None
-    if limited and score["score"] > fmt.max_grade:
-        return [f"{score['formula']} {score['score']} is above the {fmt.name} limit of grade {fmt.max_grade}"]
-    return []
+def measure(textstat, formula: Formula, text: str) -> float:
+    return round(getattr(textstat, formula.function)(text, *formula.args), 1)
+
+
+def check_readability(score: dict | None, fmt: Format, text: str = "") -> list[str]:
+    """Only English is held to limits (the format's max_grade and max_smog); other
+    languages and Dale-Chall are reported. A failure quotes the text's hardest
+    sentences: where a rewrite gains most."""
+    if not score or score["formula"] != FORMULAS["en"].name:
+        return []
+    limits = ((score["formula"], score["score"], fmt.max_grade), ("SMOG", score.get("smog"), fmt.max_smog))
+    over = [f"{name} {value} is above the {fmt.name} limit of {limit}"
+            for name, value, limit in limits if limit is not None and value is not None and value > limit]
+    if not over:
+        return []
+    quoted = "; ".join(f'"{shorten(sentence)}"' for sentence in hardest_sentences(text))
+    return ["; ".join(over) + (f"; hardest sentences (most words of 3+ syllables): {quoted}" if quoted else "")]
+
+
+def hardest_sentences(text: str, count: int = 3) -> list[str]:
+    """The sentences with the most words of three or more syllables (what SMOG counts),
+    the longer first among equals (what Flesch-Kincaid adds), then in the text's order. Not each sentence's own
+    Flesch-Kincaid grade: that ranks a one-word heading such as "Infections." (grade 20)
+    above a long sentence full of long words."""
+    import textstat
+
+    sentences = [s for s in SENTENCE_END_RE.split(text) if s.strip()]
+    textstat.set_lang("en")
+    return sorted(sentences, key=lambda s: (textstat.polysyllabcount(s), textstat.lexicon_count(s)), reverse=True)[:count]
+
+
+def shorten(sentence: str, width: int = 80) -> str:
+    sentence = " ".join(sentence.split())
+    return sentence if len(sentence) <= width else sentence[:width - 1].rstrip() + "…"
 
 
 @lru_cache

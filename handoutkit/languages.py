@@ -23,12 +23,19 @@ class Formula:
     args: tuple = ()
 
 
-# Only English is held to a limit (the formats' max_grade); the others are reported.
+# Only English is held to a limit (the formats' max_grade and max_smog); the others are reported.
 FORMULAS = {
     "en": Formula("Flesch-Kincaid grade", "flesch_kincaid_grade"),
     "es": Formula("Szigriszt-Pazos (INFLESZ)", "szigriszt_pazos"),
     "fr": Formula("Flesch reading ease (Kandel-Moles)", "flesch_reading_ease"),
     "de": Formula("Wiener Sachtextformel 1", "wiener_sachtextformel", (1,)),
+}
+
+# Reported beside a language's formula under these keys: SMOG is held to a format's
+# max_smog, Dale-Chall only reported. English only: SMOG's grades were fitted to English
+# readers and Dale-Chall counts words missing from its English list of familiar words.
+MEASURES = {
+    "en": (Formula("smog", "smog_index"), Formula("dale_chall", "dale_chall_readability_score")),
 }
 
 

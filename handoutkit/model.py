@@ -169,6 +169,7 @@ class Result:
     layouts: int = 0  # WeasyPrint layouts this target took (shrink-to-fit tries)
     page_limit: int = 0  # its format's (settings.Format.page_limit)
     max_grade: float | None = None  # its format's readability limit
+    max_smog: float | None = None   # its format's SMOG limit
     entry: dict = field(default_factory=dict)  # an up-to-date target's manifest entry
 
     @property

@@ -35,7 +35,8 @@ def json_summary(results, seconds: float, stats=None) -> dict:
         "layouts": sum(r.layouts for r in results),
         "targets": [{"path": r.target.relpath, "status": r.status, "layouts": r.layouts,
                      "seconds": round(r.seconds, 3), "pages": r.pages, "bytes": r.size,
-                     "sha256": r.sha256, "problems": list(r.problems)} for r in results],
+                     "sha256": r.sha256, "readability": r.readability, "problems": list(r.problems)}
+                    for r in results],
     }
 
 

@@ -89,13 +89,22 @@ def describe(result) -> str:
 
 def describe_checks(result) -> str:
     """The checks a target passed, for -v."""
-    grade = result.readability
-    limited = result.max_grade and grade and grade["formula"] == "Flesch-Kincaid grade"
-    limit = f" (limit {result.max_grade})" if limited else ""
     layouts = f"{result.layouts} layout{'s' * (result.layouts != 1)}"
     return (f"      pages {result.pages}/{result.page_limit}; {layouts}; "
-            "no WeasyPrint warnings; fonts embedded and shipped; audit passed"
-            + (f"; {grade['formula']} {grade['score']}{limit}" if grade else ""))
+            "no WeasyPrint warnings; fonts embedded and shipped; audit passed" + describe_readability(result))
+
+
+def describe_readability(result) -> str:
+    """Each readability measure, with its limit where the format sets one (English only)."""
+    grade = result.readability
+    if not grade:
+        return ""
+    english = grade["formula"] == "Flesch-Kincaid grade"
+    measures = ((grade["formula"], grade["score"], result.max_grade if english else None),
+                ("SMOG", grade.get("smog"), result.max_smog if english else None),
+                ("Dale-Chall", grade.get("dale_chall"), None))
+    return "".join(f"; {name} {value}" + (f" (limit {limit})" if limit else "")
+                   for name, value, limit in measures if value is not None)
 
 
 def summary(results, seconds: float) -> str:

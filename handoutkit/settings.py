@@ -43,6 +43,7 @@ class Format:
     max_pages: int
     papers: tuple[str, ...]
     max_grade: float | None = None  # readability ceiling (US school grade), None = report only
+    max_smog: float | None = None   # SMOG ceiling of its English text, None = report only
     # Body sizes (pt) to try, in order, when a text does not fit at the stylesheet's
     # size: long translations shrink, but never below the last one (the floor).
     smaller_sizes: tuple[float, ...] = (11.5, 11)
@@ -115,7 +116,8 @@ SCHEMA = {
     "build": {"clinic": "path", "large_print": "flag", "fillable": "flag", "print_shop": "flag"},
     "papers": {"size": "text"},
     "formats": {"template": "template", "stylesheet": "stylesheet", "max_pages": "count", "papers": "names",
-                "smaller_sizes": "sizes", "large_print_max_pages": "count", "max_grade": "number", "cost": "number"},
+                "smaller_sizes": "sizes", "large_print_max_pages": "count", "max_grade": "number", "max_smog": "number",
+                "cost": "number"},
     "scripts": {"stylesheet": "stylesheet", "fonts": "fonts", "cost": "number"},
 }
 REQUIRED = {"papers": ("size",), "formats": ("max_pages", "papers"), "scripts": ("fonts",)}
@@ -222,7 +224,7 @@ def checked_keys(keys: dict, kind: str, table: str, path: Path, problems: list) 
 def make_settings(tables: dict) -> Settings:
     """Settings from checked tables; an entry missing a required key is left out (the
     check reports it)."""
-    formats = {name: Format(name, keys["max_pages"], tuple(keys["papers"]), keys.get("max_grade"),
+    formats = {name: Format(name, keys["max_pages"], tuple(keys["papers"]), keys.get("max_grade"), keys.get("max_smog"),
                             tuple(keys.get("smaller_sizes", (11.5, 11))), keys.get("large_print_max_pages"),
                             keys.get("template", f"{name}.html"), keys.get("stylesheet", f"styles/{name}.css"),
                             keys.get("cost", 2.0))

@@ -58,10 +58,12 @@ def build_target(target: Target, project, tools: Tools, options) -> Result:
         raise
     except Exception as error:  # a template or layout failure fails this target only
         return Result.failed(target, project, [f"{type(error).__name__}: {error}"], time.perf_counter() - start)
-    result.readability = checks.readability(checks.plain_text(section_html(text)), target.lang)
+    words = checks.plain_text(section_html(text))
+    result.readability = checks.readability(words, target.lang)
     fmt = project.settings.formats[target.format]
-    result.page_limit, result.max_grade = fmt.page_limit(target.large_print), fmt.max_grade
-    result.problems = check_target(layout, target, fmt, result.readability, project.root)
+    result.page_limit = fmt.page_limit(target.large_print)
+    result.max_grade, result.max_smog = fmt.max_grade, fmt.max_smog
+    result.problems = check_target(layout, target, fmt, result.readability, words, project.root)
     # The last check reads the PDF itself: what the patient gets.
     findings = audit.audit(layout.pdf, expectations(target, project, result.approval))
     result.problems += findings.problems + strict_problems(result, findings.warnings, project, options)
@@ -118,12 +120,13 @@ def section_html(text: Text) -> str:
     return str(text.intro) + "".join(str(s.html) for s in text.sections)
 
 
-def check_target(layout, target: Target, fmt, readability, root: Path) -> list[str]:
+def check_target(layout, target: Target, fmt, readability, words: str, root: Path) -> list[str]:
+    """words: the text readability was scored on (its hardest sentences are quoted on failure)."""
     return (checks.check_pages(layout.pages, fmt, target.large_print)
             + checks.check_log(layout.messages)
             + checks.check_fonts(layout.pdf, frozenset().union(*map(checks.shipped_font_names,
                                                                      search_path(root, "styles/fonts"))))
-            + checks.check_readability(readability, fmt))
+            + checks.check_readability(readability, fmt, words))
 
 
 def expectations(target: Target, project, approval: str) -> audit.Expectations:

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from conftest import write_project
 from handoutkit import PROJECT_ROOT
 
-LONG = "Ask your care team about every step of the treatment before you start. " * 40
+LONG = "Ask your care team about each step of the treatment before you start. " * 40  # no word of 3+ syllables: under the SMOG limit
 
 
 def test_sigkill_mid_build_leaves_complete_files(tmp_path):

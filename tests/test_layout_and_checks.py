@@ -1,18 +1,21 @@
 """Unit tests of the layout and check stages on tiny projects."""
 
 import io
+import json
 
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from handoutkit import PROJECT_ROOT
-from handoutkit.checks import check_fonts, check_pages, plain_text, readability, shipped_font_names
+from handoutkit.checks import check_fonts, check_pages, check_readability, plain_text, readability, shipped_font_names
 from handoutkit.settings import DEFAULTS
 
 FORMATS = DEFAULTS.formats
 from handoutkit.files import write_atomically
 from handoutkit.layout import AssetFetcher, lay_out
 from weasyprint.text.fonts import FontConfiguration
+
+from conftest import run_main, write_project
 
 FONTS = PROJECT_ROOT / "styles" / "fonts"
 
@@ -92,10 +95,63 @@ def test_readability_tells_easy_from_hard_text():
                        "engineered autologous lymphocytes, necessitating comprehensive "
                        "haematological surveillance postinfusion.", "en")
     assert easy["formula"] == "Flesch-Kincaid grade"
+    assert easy["smog"] < 7 < hard["smog"] and easy["dale_chall"] < hard["dale_chall"]
     assert easy["score"] < 4 < 12 < hard["score"]
     assert readability("Hier steht ein Satz.", "de")["formula"] == "Wiener Sachtextformel 1"
     assert readability("这是一个句子。", "zh-Hans") is None  # textstat has no Chinese formula
     assert readability("هذه جملة.", "ar") is None
+
+
+# Four sentences dense with long words and one plain one: the plain one is never quoted.
+HARD_BRIEF = """\
+Intro for you.
+
+## About this {#about}
+Lymphodepleting chemotherapy facilitates expansion of genetically engineered autologous lymphocytes.
+Comprehensive haematological surveillance continues postinfusion.
+Cytokine release syndrome necessitates hospitalisation.
+Your nurse will telephone tomorrow.
+
+## When to call {#when-to-call}
+@include warning-signs
+"""
+
+
+def test_a_hard_english_brief_fails_naming_each_measure_its_limit_and_the_hardest_sentences(tmp_path):
+    root = write_project(tmp_path / "p", {"handouts/demo/en/brief.md": HARD_BRIEF})
+    completed = run_main("--root", root, "--out", tmp_path / "out", "--format", "brief", "--paper", "a4")
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines() == [
+        "FAIL  demo/en/demo-brief-a4.pdf: Flesch-Kincaid grade 13.4 is above the brief limit of 6; "
+        "SMOG 11.5 is above the brief limit of 7; hardest sentences (most words of 3+ syllables): "
+        '"Lymphodepleting chemotherapy facilitates expansion of genetically engineered au\u2026"; '
+        '"Comprehensive haematological surveillance continues postinfusion."; '
+        '"Cytokine release syndrome necessitates hospitalisation."']
+    assert not (tmp_path / "out/demo/en/demo-brief-a4.pdf").exists()
+
+
+def test_an_easy_english_brief_passes_and_reports_every_measure(tiny, tmp_path):
+    out = tmp_path / "out"
+    completed = run_main("--root", tiny, "--out", out, "--format", "brief", "--paper", "a4", "--json")
+    assert completed.returncode == 0, completed.stderr
+    entry, = json.loads((out / "manifest.json").read_text())["targets"]
+    scores = entry["readability"]
+    assert list(scores) == ["formula", "score", "smog", "dale_chall"]
+    assert scores["formula"] == "Flesch-Kincaid grade" and scores["score"] <= 6 and scores["smog"] <= 7
+    assert scores["dale_chall"] > 0  # reported, never a limit
+    assert json.loads(completed.stdout)["targets"][0]["readability"] == scores
+
+
+def test_smog_alone_fails_a_text_whose_flesch_kincaid_grade_passes():
+    # Short sentences (a low Flesch-Kincaid grade), each with one word of 3+ syllables.
+    text = "\n".join(["Your family can visit today.", "Bring your medicine with you.",
+                      "We check your temperature.", "Rest after the drip."])
+    scores = readability(text, "en")
+    assert scores["score"] <= 6 < 7 < scores["smog"]
+    assert check_readability(scores, FORMATS["brief"], text) == [
+        f"SMOG {scores['smog']} is above the brief limit of 7; hardest sentences (most words of 3+ syllables): "
+        '"Your family can visit today."; "Bring your medicine with you."; "We check your temperature."']
+    assert check_readability(scores, FORMATS["booklet"], text) == []  # the booklet only reports
 
 
 def test_a_layout_over_its_page_limit_is_not_written():

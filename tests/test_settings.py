@@ -369,4 +369,5 @@ def test_the_builders_own_defaults_pass_the_checks_a_project_file_gets():
     tables = read_tables(DEFAULTS_FILE, problems, tomllib.loads(DEFAULTS_FILE.read_text()))
     assert problems == []
     assert list(tables["formats"]) == list(DEFAULTS.formats) == ["card", "brief", "standard", "booklet"]
-    assert DEFAULTS.formats["brief"].page_limit(False) == 1 and DEFAULTS.formats["brief"].max_grade == 8
+    assert DEFAULTS.formats["brief"].page_limit(False) == 1 and DEFAULTS.formats["brief"].max_grade == 6
+    assert [(f.max_grade, f.max_smog) for f in DEFAULTS.formats.values()] == [(None, None), (6, 7), (6, 7), (None, None)]

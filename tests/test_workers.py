@@ -95,7 +95,8 @@ def test_json_summary_parses(tiny, tmp_path):
     assert (first["built"], first["up_to_date"], first["failed"]) == (1, 0, 0)
     assert first["targets"][0] | {"seconds": 0} == {
         "path": CARD, "status": "built", "seconds": 0, "pages": 2, "problems": [], "layouts": 1,
-        "bytes": (out / CARD).stat().st_size, "sha256": first["targets"][0]["sha256"]}
+        "bytes": (out / CARD).stat().st_size, "sha256": first["targets"][0]["sha256"],
+        "readability": json.loads((out / "manifest.json").read_text())["targets"][0]["readability"]}
     again = json.loads(run_main("--root", tiny, "--out", out, "--json", "--format", "card").stdout)
     assert (again["built"], again["up_to_date"], again["targets"][0]["status"]) == (0, 1, "up-to-date")
 
