@@ -121,6 +121,8 @@ def check_logo(name: str | None, path: Path, problems: list) -> Path | None:
     where = line_of(path, "logo")
     if not logo.is_relative_to(path.parent.resolve()):
         problems.append(Problem(path, f"'logo' = '{name}' is outside the profile's folder", line=where))
+    elif logo.exists() and not logo.is_file():  # a FIFO or device is never opened
+        problems.append(Problem(path, f"'logo' = '{name}' is not a regular file", "put the logo file itself there", where))
     elif not logo.is_file():
         problems.append(Problem(path, f"'logo' = '{name}': no such file", "put the logo beside the profile", where))
     elif logo.stat().st_size > MAX_LOGO_BYTES:

@@ -14,6 +14,7 @@ A format's Markdown file looks like this:
 """
 
 import difflib
+import os
 import re
 import tomllib
 from dataclasses import dataclass, replace
@@ -26,6 +27,7 @@ from markupsafe import Markup
 
 from .cards import card_labels, parse_card_fields
 from .errors import Problem, line_of  # line_of: also imported from here by other modules
+from .files import check_input, read_input, unreadable
 from .figures import figure_words, parse_figures, parse_pictograms
 from .model import Control, Handout, Section, Source, Text, partial_path
 
@@ -77,16 +79,15 @@ class Line:
 
 # --- TOML -------------------------------------------------------------------
 
-def read_toml(path: Path, problems: list) -> dict | None:
-    """Parse a TOML file; a syntax error becomes a problem with its line."""
+def read_toml(path: Path, problems: list, root: Path | None = None) -> dict | None:
+    """Parse a TOML file (a regular file inside root, by default its own folder:
+    files.check_input); a syntax error becomes a problem with its line."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        problems.append(Problem(path, "file is missing"))
+        return tomllib.loads(read_input(path, root or path.parent).decode("utf-8"))
     except UnicodeDecodeError:
         problems.append(Problem(path, "file is not UTF-8 text", "save it as UTF-8"))
-    except OSError as error:  # a folder, no permission, ...
-        problems.append(Problem(path, f"cannot read the file: {error.strerror}", "check that it is a readable file"))
+    except OSError as error:  # missing, a folder, a FIFO, a link out of root, no permission, ...
+        problems.append(unreadable(path, error))
     except tomllib.TOMLDecodeError as error:
         found = re.search(r"\(at line (\d+)", str(error))
         message = re.sub(r"\s*\(at line.*\)", "", str(error))
@@ -130,7 +131,7 @@ def load_handout(folder: Path, problems: list, known_formats: tuple[str, ...]) -
     """Read a handout's handout.toml and list its languages; its formats must be
     among the project's (settings.py)."""
     path = folder / "handout.toml"
-    data = read_toml(path, problems)
+    data = read_toml(path, problems, folder.parent)  # a link may point anywhere in handouts/
     if data is None:
         return None
     check_keys(data, HANDOUT_KEYS, path, "", problems)
@@ -142,7 +143,7 @@ def load_handout(folder: Path, problems: list, known_formats: tuple[str, ...]) -
     control = parse_control(data, path, problems)
     sections = parse_format_sections(data, path, problems, known_formats)
     roles = parse_roles(data, sections, path, problems)
-    languages = tuple(sorted(p.name for p in folder.iterdir() if (p / "meta.toml").is_file()))
+    languages = tuple(sorted(p.name for p in folder.iterdir() if os.path.lexists(p / "meta.toml")))
     safety = parse_safety_partials(data, path, problems)
     card_fields = parse_card_fields(data, sections, path, problems)
     figures = parse_figures(data, sections, path, problems)
@@ -266,7 +267,7 @@ def parse_format_sections(data: dict, path: Path, problems: list,
 def load_meta(folder: Path, problems: list) -> dict:
     """A language's title and subtitle."""
     path = folder / "meta.toml"
-    data = read_toml(path, problems)
+    data = read_toml(path, problems, folder.parent.parent)
     if data is None:
         return {}
     check_keys(data, META_KEYS, path, "", problems)
@@ -286,7 +287,7 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
         return None
     partials: dict[str, str] = {}
     before = len(problems)
-    lines = read_lines(path, problems)
+    lines = read_lines(path, problems, handout.path.parent)
     if len(problems) > before:  # unreadable: its sections would only be reported missing too
         return None
     lines = expand_directives(lines, folder, handout.control, partials, problems)
@@ -308,19 +309,21 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
                 to_html(intro), tuple(sections), partials, card_labels(meta), figure_words(meta))
 
 
-def read_lines(path: Path, problems: list) -> list[Line]:
-    """The lines of a UTF-8 text file, numbered from 1."""
+def read_lines(path: Path, problems: list, root: Path | None = None) -> list[Line]:
+    """The lines of a UTF-8 text file (a regular file inside root, by default its own
+    folder: files.check_input), numbered from 1."""
     try:
-        if path.is_file() and path.stat().st_size > MAX_TEXT_BYTES:
-            problems.append(Problem(path, f"file is {path.stat().st_size // 1000:,} KB, more than a handout's "
+        size = check_input(path, root or path.parent).stat().st_size
+        if size > MAX_TEXT_BYTES:
+            problems.append(Problem(path, f"file is {size // 1000:,} KB, more than a handout's "
                                     f"limit of {MAX_TEXT_BYTES // 1000} KB", "shorten it or split it into handouts"))
             return []
-        text = path.read_text(encoding="utf-8")
+        text = read_input(path, root or path.parent).decode("utf-8")
     except UnicodeDecodeError as error:
         problems.append(Problem(path, f"file is not UTF-8 text (byte {error.start})", "save it as UTF-8"))
         return []
     except OSError as error:
-        problems.append(Problem(path, f"cannot read the file: {error.strerror}", "check that it is a readable file"))
+        problems.append(unreadable(path, error))
         return []
     return [Line(t, path, n) for n, t in enumerate(text.splitlines(), 1)]
 
@@ -436,14 +439,14 @@ def include_partial(line, name, folder, control, partials, problems, depth) -> l
     """The lines of partials/<name>.md (or another handout's, for `handout/name`),
     themselves expanded (one level of nesting is plenty)."""
     path = partial_path(folder.parent, folder.name, name) if PARTIAL_NAME_RE.match(name) else None
-    if path is None or not path.is_file():
+    if path is None or not os.path.lexists(path):  # a link or a FIFO is found, and read_lines refuses it
         problems.append(Problem(line.path, f"@include '{name}': no file {shown_partial(folder, name)}",
                                 f"available: {', '.join(available_partials(folder, name)) or 'none'}", line.number))
         return []
     if depth >= 2:
         problems.append(Problem(line.path, f"@include '{name}' is nested too deeply", line=line.number))
         return []
-    included = read_lines(path, problems)
+    included = read_lines(path, problems, folder.parent.parent)  # handouts/
     partials[name] = "\n".join(item.text for item in included)
     # Blank lines around the partial keep it a separate Markdown block. A shared
     # partial's own @include lines name partials of its own handout.

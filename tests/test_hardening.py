@@ -2,13 +2,20 @@
 reached, output problems are said in one line."""
 
 import http.server
+import os
+import shutil
+import signal
 import threading
 
 import pytest
 
 from conftest import run_main, write_project
+from handoutkit import PROJECT_ROOT
+from handoutkit.clinics import load_clinic
 from handoutkit.discover import Selection
+from handoutkit.errors import ContentError
 from handoutkit.pipeline import Options, build
+from handoutkit.project import load_project
 
 BRIEF_A4 = Selection(formats=("brief",), papers=("a4",))
 
@@ -89,3 +96,94 @@ def test_attribute_lists_cannot_add_styles_handlers_or_attachments():
         assert banned not in html
     assert '<a href="https://a.org">x</a>' in html and '<h2 id="kept">' in html
     assert '<th style="text-align: left;">a</th>' in html  # table alignment stays
+
+
+# --- only regular files inside the project are read ----------------------------------
+
+@pytest.fixture
+def deadline():
+    """Fail a test that blocks (a FIFO opened for reading waits for a writer forever)."""
+    def expire(*_):
+        raise TimeoutError("blocked for 20 s: a FIFO or device file was opened")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def make_unsafe(path, kind, secret):
+    """Replace path by a link out of the project, a FIFO or a link to a device."""
+    path.unlink(missing_ok=True)
+    if kind == "link out":
+        path.symlink_to(secret)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+
+
+UNSAFE = {"link out": "outside handouts/", "fifo": "is not a regular file", "device": "outside handouts/"}
+CONTENT_FILES = ["handouts/demo/handout.toml", "handouts/demo/en/meta.toml", "handouts/demo/en/brief.md",
+                 "handouts/demo/en/partials/warning-signs.md"]
+
+
+@pytest.mark.parametrize("kind", UNSAFE)
+@pytest.mark.parametrize("name", CONTENT_FILES)
+def test_content_that_is_not_a_regular_file_inside_the_project_is_refused(tmp_path, deadline, name, kind):
+    root = write_project(tmp_path / "p")
+    secret = tmp_path / "secret.md"
+    secret.write_text("SECRET-TEXT\n")
+    make_unsafe(root / name, kind, secret)
+    with pytest.raises(ContentError) as caught:
+        load_project(Options(root))
+    problems = [str(p) for p in caught.value.problems]
+    assert any(f"{name}: " in p and UNSAFE[kind] in p and p.endswith(")") for p in problems), problems
+    assert not any("SECRET-TEXT" in p for p in problems)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_fifo_or_device_among_the_inputs_never_hangs_the_build(tmp_path, deadline, kind):
+    """Every file under handouts/, styles/ and templates/ is hashed for incremental builds:
+    a FIFO or /dev/zero there is skipped, not read."""
+    root = write_project(tmp_path / "p")
+    for name in ("handouts/demo/en/picture.png", "styles/extra.css", "templates/extra.txt"):
+        make_unsafe(root / name, kind, None)
+    [result] = build(Options(root, tmp_path / "out", BRIEF_A4, jobs=1))
+    assert result.ok, result.problems
+    [again] = build(Options(root, tmp_path / "out", BRIEF_A4, jobs=1))  # the no-op rebuild hashes them too
+    assert again.ok
+
+
+@pytest.mark.parametrize("kind", UNSAFE)
+def test_a_template_that_is_not_a_regular_file_inside_templates_is_refused(tmp_path, deadline, kind):
+    root = write_project(tmp_path / "p")
+    secret = tmp_path / "secret.html"
+    secret.write_text("SECRET-TEXT")
+    make_unsafe(root / "templates/brief.html", kind, secret)
+    with pytest.raises(ContentError) as caught:
+        load_project(Options(root))
+    wanted = UNSAFE[kind].replace("handouts/", "templates/")
+    assert any("templates/brief.html: " in str(p) and wanted in str(p) for p in caught.value.problems), \
+        [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("kind", UNSAFE)
+def test_a_clinic_profile_or_logo_that_is_not_a_regular_file_in_its_folder_is_refused(tmp_path, deadline, kind):
+    folder = tmp_path / "clinic"
+    folder.mkdir()
+    secret = tmp_path / "secret.toml"
+    secret.write_text('id = "x"\n')
+    shutil.copy(PROJECT_ROOT / "clinics/sample/clinic.toml", folder / "clinic.toml")
+    make_unsafe(folder / "clinic.toml", kind, secret)
+    problems = []
+    assert load_clinic(folder / "clinic.toml", problems) is None
+    assert any("clinic.toml: " in str(p) and UNSAFE[kind].replace("handouts/", "clinic/") in str(p)
+               for p in problems), [str(p) for p in problems]
+    shutil.copy(PROJECT_ROOT / "clinics/sample/clinic.toml", folder / "clinic.toml.new")
+    (folder / "clinic.toml").unlink()
+    (folder / "clinic.toml.new").rename(folder / "clinic.toml")
+    make_unsafe(folder / "logo.svg", kind, PROJECT_ROOT / "clinics/sample/logo.svg")
+    problems = []
+    assert load_clinic(folder / "clinic.toml", problems) is None
+    assert any("'logo' = 'logo.svg'" in str(p) for p in problems), [str(p) for p in problems]
