@@ -29,7 +29,7 @@ from .cards import card_labels, parse_card_fields
 from .errors import Problem, line_of  # line_of: also imported from here by other modules
 from .files import check_input, read_input, unreadable
 from .figures import figure_words, parse_figures, parse_pictograms
-from .model import Control, Handout, Section, Source, Text, partial_path
+from .model import Control, Handout, Section, Source, Text, id_problem, partial_path
 
 MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
 HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", "status",
@@ -136,6 +136,9 @@ def load_handout(folder: Path, problems: list, known_formats: tuple[str, ...]) -
         return None
     check_keys(data, HANDOUT_KEYS, path, "", problems)
     handout_id = require(data, "id", str, path, problems)
+    if wrong := id_problem(folder.name):  # it names the handout's output folder and files
+        problems.append(Problem(folder, f"handout folder name {wrong}", "rename the folder and its id"))
+        return None
     if handout_id and handout_id != folder.name:
         problems.append(Problem(path, f"id '{handout_id}' differs from the folder name '{folder.name}'",
                                 "make them the same", line_of(path, "id")))

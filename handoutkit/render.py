@@ -73,12 +73,18 @@ def load_strings(templates_dir: Path, lang: str, problems: list) -> Strings | No
 
 
 def check_locale(lang: str, path: Path, problems: list) -> None:
-    """Babel must know the language, for dates and numbers."""
+    """The folder's name must be a BCP 47 tag that Babel knows (for dates and numbers),
+    written as Babel writes it: one language has one folder and one output name (not
+    en, EN and en-gb-oxendict side by side)."""
     try:
-        language(lang)
+        written = str(language(lang).locale).replace("_", "-")
     except (ValueError, UnknownLocaleError):
-        problems.append(Problem(path, f"'{lang}' is not a language Babel knows",
-                                "name the folder with a BCP 47 tag such as en, es, zh-Hans"))
+        written = None
+    if written != lang:
+        known = f", which Babel writes '{written}'" if written else ""
+        problems.append(Problem(path, f"language folder {lang!r} is not a BCP 47 tag Babel knows{known}",
+                                "name the folder with a tag such as en, es, zh-Hans or pt-BR: language in lower "
+                                "case, then an optional Script and REGION"))
 
 
 def make_environment(templates_dir: Path) -> Environment:

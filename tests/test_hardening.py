@@ -187,3 +187,44 @@ def test_a_clinic_profile_or_logo_that_is_not_a_regular_file_in_its_folder_is_re
     problems = []
     assert load_clinic(folder / "clinic.toml", problems) is None
     assert any("'logo' = 'logo.svg'" in str(p) for p in problems), [str(p) for p in problems]
+
+
+# --- identifiers: handout folders, clinic ids, language folders -------------------------
+
+def content_problems(root):
+    with pytest.raises(ContentError) as caught:
+        load_project(Options(root))
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "index.html", "thumbnails", "Demo", "-demo", "x" * 65])
+def test_a_handout_folder_name_that_is_not_an_id_is_refused(tmp_path, name):
+    root = write_project(tmp_path / "p")
+    (root / "handouts/demo").rename(root / "handouts" / name)
+    toml = root / "handouts" / name / "handout.toml"
+    toml.write_text(toml.read_text().replace('id = "demo"', f'id = "{name}"'))
+    problems = content_problems(root)
+    assert any(p.startswith(f"{(root / 'handouts' / name)}: handout folder name '{name}'") for p in problems), problems
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("clinic_id", ["sample\\n", "thumbnails"])
+def test_a_clinic_id_that_is_not_an_id_is_refused(tmp_path, clinic_id):
+    folder = tmp_path / "clinic"
+    shutil.copytree(PROJECT_ROOT / "clinics/sample", folder)
+    text = (folder / "clinic.toml").read_text()
+    (folder / "clinic.toml").write_text(text.replace('id = "sample-clinic"', f'id = "{clinic_id}"'))
+    problems = []
+    assert load_clinic(folder / "clinic.toml", problems) is None
+    assert any("clinic.toml:" in str(p) and ("must be lower-case letters" in str(p) or "output folders" in str(p))
+               for p in problems), [str(p) for p in problems]
+
+
+@pytest.mark.parametrize("tag", ["EN", "en-us", "en_US", "en-GB-oxendict", "xx", "en-"])
+def test_a_language_folder_that_is_not_a_bcp47_tag_is_refused(tmp_path, tag):
+    root = write_project(tmp_path / "p")
+    shutil.copytree(root / "handouts/demo/en", root / "handouts/demo" / tag)
+    problems = content_problems(root)
+    assert any(p.startswith(f"{root / 'handouts/demo' / tag}: language folder '{tag}' is not a BCP 47 tag")
+               for p in problems), problems
+
