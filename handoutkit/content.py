@@ -19,6 +19,8 @@ import re
 import tomllib
 from dataclasses import dataclass, replace
 from datetime import date
+from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import markdown
@@ -29,7 +31,7 @@ from .cards import card_labels, parse_card_fields
 from .errors import Problem, line_of  # line_of: also imported from here by other modules
 from .files import check_input, read_input, unreadable
 from .figures import figure_words, parse_figures, parse_pictograms
-from .model import Control, Handout, Section, Source, Text, id_problem, partial_path
+from .model import Control, Handout, Section, Source, Text, id_problem, is_allowed_link, partial_path
 
 MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
 HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", "status",
@@ -53,10 +55,6 @@ DIRECTIVE_WORD_RE = re.compile(r"^\s*@(include|sources)\b")
 # A partial of the handout itself, or `other-handout/name`: another handout's partial in
 # the same language, so shared safety text is written (and translated) in one place.
 PARTIAL_NAME_RE = re.compile(r"^([a-z0-9-]+/)?[a-z0-9-]+$")
-IMAGE_RE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)[^)]*\)")
-# A link's address may hold one level of balanced brackets, as in Markdown: (javascript:f(1))
-LINK_RE = re.compile(r"(?<!!)\[[^\]]*\]\((?P<href>(?:[^()\s]|\([^()\s]*\))*)|^ {0,3}\[[^\]]+\]:\s*(?P<ref>\S+)")
-SAFE_LINK_RE = re.compile(r"^(https?://|mailto:|tel:|#)", re.I)  # no javascript:, file: or data: in a PDF
 MAX_IMAGE_BYTES = 5_000_000
 MAX_IMAGE_PIXELS = 25_000_000  # e.g. 5000 x 5000; a print page needs far less
 # A booklet's text is about 20 KB; far bigger input is a mistake, and would only meet
@@ -296,11 +294,9 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
     lines = expand_directives(lines, folder, handout.control, partials, problems)
     if glyphs:
         check_glyphs(lines, glyphs, problems)
-    check_images(lines, handout.path.parent.parent, problems)
-    check_links(lines, problems)
     if check_nesting(lines, problems):  # not parsed: a list 500 deep would exhaust the stack
         return None
-    title, intro, sections = split_sections(lines, problems)
+    title, intro, sections = split_sections(lines, handout.path.parent.parent, problems)
     unreadable = len(problems) > before or "title" not in meta
     # A text that lacks a required section is still returned, so that a translation
     # is also compared with its source and every difference is reported at once.
@@ -309,7 +305,7 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
         return None
     sections = [replace(s, role=handout.role_of(s.id)) for s in sections]
     return Text(path, lang, fmt, title or meta["title"], meta.get("subtitle", ""),
-                to_html(intro), tuple(sections), partials, card_labels(meta), figure_words(meta))
+                intro, tuple(sections), partials, card_labels(meta), figure_words(meta))
 
 
 def read_lines(path: Path, problems: list, root: Path | None = None) -> list[Line]:
@@ -331,33 +327,58 @@ def read_lines(path: Path, problems: list, root: Path | None = None) -> list[Lin
     return [Line(t, path, n) for n, t in enumerate(text.splitlines(), 1)]
 
 
-def check_images(lines, root: Path, problems: list) -> None:
-    """Images named in Markdown: inside handouts/, a real PNG, JPEG or SVG, not too big."""
-    for line in lines:
-        for match in IMAGE_RE.finditer(line.text):
-            alt, src = match["alt"].strip(), match["src"]
-            if not alt:
-                problems.append(Problem(line.path, f"image '{src}' has no alt text",
-                                        "describe it: ![what it shows](path)", line.number))
-            if message := image_problem(src, root):
-                problems.append(Problem(line.path, f"image '{src}' {message}", line=line.number))
+class FindAddresses(HTMLParser):
+    """Every link address and image in some HTML, character references decoded, as
+    WeasyPrint will read them: whatever Markdown syntax made an element (inline,
+    reference, autolink, angle brackets, several lines), this is what reaches the PDF."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.images: list[tuple[str, str]] = []  # (src, alt)
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag == "img":
+            self.images.append((values.get("src") or "", values.get("alt") or ""))
+        self.links += [value or "" for name, value in attrs if name == "href" or (name == "src" and tag != "img")]
 
 
-def check_links(lines, problems: list) -> None:
-    """Links a reader can follow from paper or a PDF viewer: web, e-mail, phone."""
-    for line in lines:
-        for match in LINK_RE.finditer(line.text):
-            href = match["href"] if match["href"] is not None else match["ref"]
-            if not SAFE_LINK_RE.match(href):
-                problems.append(Problem(line.path, f"link '{href}' is not allowed",
-                                        "use https://, mailto: or tel: links", line.number))
+def markdown_html(lines: list[Line], root: Path, problems: list) -> Markup:
+    """The lines' Markdown as HTML, every link and image in it checked (root: the project)."""
+    html = to_html("\n".join(line.text for line in lines))
+    found = FindAddresses(html)
+    for href in found.links:
+        if not is_allowed_link(href):
+            report_address(problems, lines, href, f"link {href!r} is not allowed",
+                           "use https://, mailto: or tel: links, or #section-id")
+    for src, alt in found.images:
+        if not alt.strip():
+            report_address(problems, lines, src, f"image {src!r} has no alt text", "describe it: ![what it shows](path)")
+        if message := image_problem(src, root):
+            report_address(problems, lines, src, f"image {src!r} {message}")
+    return html
+
+
+def report_address(problems: list, lines: list[Line], address: str, message: str, hint: str = "") -> None:
+    """A problem at the first line that holds the address (as written, or with character
+    references, in any case); at the first line's file if none does (e.g. an obfuscated
+    e-mail address)."""
+    wanted = address.lower()
+    line = next((line for line in lines if wanted in unescape(line.text).lower()), None)
+    where = line or lines[0]
+    problems.append(Problem(where.path, message, hint, line.number if line else None))
 
 
 def image_problem(src: str, root: Path) -> str | None:
     """What is wrong with an image path (relative to the project root), if anything."""
     path = (root / src).resolve()
-    if re.match(r"^[a-z]+:", src) or not path.is_relative_to((root / "handouts").resolve()):
+    if re.match(r"^[a-z]+:", src, re.I) or not path.is_relative_to((root / "handouts").resolve()):
         return "must be a file inside handouts/ (no web addresses, no other folders)"
+    if re.search(r"[%?#\\]", src):  # WeasyPrint would decode it and could load another file
+        return "must be a plain path (no %-escapes, ?, # or \\)"
     if not path.is_file():
         return "does not exist"
     if path.stat().st_size > MAX_IMAGE_BYTES:
@@ -483,12 +504,13 @@ def format_sources(control: Control) -> list[str]:
     return [""] + lines + [""]
 
 
-def split_sections(lines: list[Line], problems: list) -> tuple[str, str, list[Section]]:
-    """Split at `## Heading {#id}` lines: (title from `# ...`, intro Markdown, sections)."""
+def split_sections(lines: list[Line], root: Path, problems: list) -> tuple[str, Markup, list[Section]]:
+    """Split at `## Heading {#id}` lines: (title from `# ...`, intro HTML, sections), their
+    links and images checked (markdown_html; root: the project)."""
     title, chunks, current = "", [], None
-    intro: list[str] = []
+    intro: list[Line] = []
     for line in lines:
-        if line.text.startswith("# ") and current is None and not "".join(intro).strip():
+        if line.text.startswith("# ") and current is None and not "".join(item.text for item in intro).strip():
             title = line.text[2:].strip()
         elif line.text.startswith("## "):
             match = SECTION_RE.match(line.text)
@@ -496,15 +518,15 @@ def split_sections(lines: list[Line], problems: list) -> tuple[str, str, list[Se
                 problems.append(Problem(line.path, f"section heading without an id: '{line.text}'",
                                         "end it with {#some-id}, e.g. ## Risks {#risks}", line.number))
                 continue
-            current = (match["id"], match["heading"], [line.text], line)
+            current = (match["id"], match["heading"], [line])
             chunks.append(current)
         elif line.text.startswith("# ") or re.match(r"^#{4,}\s", line.text):
             problems.append(Problem(line.path, "only one `# title` (first line) and `##`/`###` headings are allowed",
                                     line=line.number))
         else:
-            (current[2] if current else intro).append(line.text)
-    sections = [Section(id_, heading, to_html("\n".join(body))) for id_, heading, body, _ in chunks]
-    return title, "\n".join(intro), sections
+            (current[2] if current else intro).append(line)
+    sections = [Section(id_, heading, markdown_html(body, root, problems)) for id_, heading, body in chunks]
+    return title, markdown_html(intro, root, problems), sections
 
 
 def check_sections(path: Path, sections: list[Section], required: tuple[str, ...], problems: list) -> None:

@@ -12,6 +12,14 @@ from markupsafe import Markup
 # none of the builder's own folders there.
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 RESERVED_IDS = ("thumbnails",)
+# The only addresses a link in a handout may have, in its Markdown (content.py) and in its
+# PDF (audit.py): web, e-mail and phone, and "#id" jumps inside the document.
+LINK_SCHEMES = ("https:", "http:", "mailto:", "tel:")
+
+
+def is_allowed_link(address: str) -> bool:
+    """Whether a link may go to `address` (entities already decoded; any case)."""
+    return address.lower().startswith(LINK_SCHEMES) or address.startswith("#")
 ID_RULE = "lower-case letters, digits and dashes, starting with a letter or digit, at most 64 characters"
 
 

@@ -228,3 +228,56 @@ def test_a_language_folder_that_is_not_a_bcp47_tag_is_refused(tmp_path, tag):
     assert any(p.startswith(f"{root / 'handouts/demo' / tag}: language folder '{tag}' is not a BCP 47 tag")
                for p in problems), problems
 
+
+
+# --- links and images are checked on the HTML that Markdown made --------------------------
+
+def text_problems(tmp_path, markdown, make_files=None):
+    """The problems of the tiny project whose brief holds `markdown` from line 6 on."""
+    root = write_project(tmp_path / "p", {"handouts/demo/en/brief.md": "Intro.\n\n## About this {#about}\nText.\n\n"
+                                          + markdown + "\n\n## When to call {#when-to-call}\n@include warning-signs\n"})
+    if make_files:
+        make_files(root / "handouts/demo/en")
+    return [p.split("/p/", 1)[-1] for p in content_problems(root)]
+
+
+@pytest.mark.parametrize("markdown, address, line", [
+    ("See [the page][1].\n\n[1]: javascript:alert(1)", "'javascript:alert(1)'", 8),
+    ("See [the page][].\n\n[the page]:\n  file:///etc/passwd", "'file:///etc/passwd'", 9),
+    ("<file:///etc/passwd>", "'file:///etc/passwd'", 6),
+    ("<ftp://example.org/a>", "'ftp://example.org/a'", 6),
+    ("[a](<javascript:x>)", "'javascript:x'", 6),
+    ("[a](  <data:text/html,x>  )", "'data:text/html,x'", 6),
+    ("[a](&#106;avascript:x)", "'javascript:x'", 6),
+    ("[a](java&#x09;script:x)", "'java\\tscript:x'", 6),
+    ("[a](\n  javascript:x)", "'javascript:x'", 7),
+    ("[![logo](handouts/demo/en/none.png)](data:text/html,x)", "'data:text/html,x'", 6),
+])
+def test_every_link_markdown_can_make_is_checked(tmp_path, markdown, address, line):
+    problems = text_problems(tmp_path, markdown)
+    assert f"handouts/demo/en/brief.md:{line}: link {address} is not allowed " \
+           "(use https://, mailto: or tel: links, or #section-id)" in problems, problems
+
+
+def test_raw_html_links_are_printed_as_text_never_followed():
+    from handoutkit.content import FindAddresses, to_html
+    assert FindAddresses(to_html('<a href="javascript:x">y</a> <A HREF=file:///etc/passwd>z</A>')).links == []
+
+
+def gif_and_huge_png(folder):
+    from PIL import Image
+    Image.new("RGB", (4, 4)).save(folder / "x.gif")
+    Image.new("1", (6000, 6000)).save(folder / "huge.png")  # 36 million pixels, 40 KB
+
+
+@pytest.mark.parametrize("markdown, message, line", [
+    ("![a [nested] alt](handouts/demo/en/x.gif)", "image 'handouts/demo/en/x.gif' is GIF", 6),
+    ("![a picture][pic]\n\n[pic]: handouts/demo/en/huge.png", "image 'handouts/demo/en/huge.png' is 6000 x 6000 pixels", 8),
+    ("![a picture](<handouts/demo/en/x.gif>)", "image 'handouts/demo/en/x.gif' is GIF", 6),
+    ("![a picture](\n  handouts/demo/en/x.gif)", "image 'handouts/demo/en/x.gif' is GIF", 7),
+    ("![a picture](handouts/demo/en/x%2Egif)", "image 'handouts/demo/en/x%2Egif' must be a plain path", 6),
+    ("![][pic]\n\n[pic]: handouts/demo/en/x.gif", "image 'handouts/demo/en/x.gif' has no alt text", 8),
+])
+def test_every_image_markdown_can_make_is_checked(tmp_path, markdown, message, line):
+    problems = text_problems(tmp_path, markdown, gif_and_huge_png)
+    assert any(p.startswith(f"handouts/demo/en/brief.md:{line}: {message}") for p in problems), problems
