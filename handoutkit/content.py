@@ -379,8 +379,12 @@ def image_problem(src: str, root: Path) -> str | None:
         return "must be a file inside handouts/ (no web addresses, no other folders)"
     if re.search(r"[%?#\\]", src):  # WeasyPrint would decode it and could load another file
         return "must be a plain path (no %-escapes, ?, # or \\)"
-    if not path.is_file():
+    try:
+        check_input(path, root / "handouts")  # a FIFO or device is never opened
+    except FileNotFoundError:
         return "does not exist"
+    except OSError as error:
+        return getattr(error, "reason", None) or f"cannot be read: {error.strerror}"
     if path.stat().st_size > MAX_IMAGE_BYTES:
         return f"is larger than {MAX_IMAGE_BYTES // 1_000_000} MB"
     if path.suffix.lower() == ".svg":

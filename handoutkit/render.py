@@ -58,7 +58,7 @@ class Strings:
 def load_strings(templates_dir: Path, lang: str, problems: list) -> Strings | None:
     """Read and check a language's interface strings."""
     path = find(templates_dir.parent, f"templates/strings/{lang}.toml")
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():  # a FIFO or a link is refused by read_toml
         problems.append(Problem(path, f"no interface strings for language '{lang}'",
                                 "copy templates/strings/en.toml and translate the values"))
         return None

@@ -100,11 +100,15 @@ def test_attribute_lists_cannot_add_styles_handlers_or_attachments():
 
 # --- only regular files inside the project are read ----------------------------------
 
+class Blocked(Exception):
+    """Not an OSError (TimeoutError is one): no `except OSError` in the builder hides it."""
+
+
 @pytest.fixture
 def deadline():
     """Fail a test that blocks (a FIFO opened for reading waits for a writer forever)."""
     def expire(*_):
-        raise TimeoutError("blocked for 20 s: a FIFO or device file was opened")
+        raise Blocked("blocked for 20 s: a FIFO or device file was opened")
     previous = signal.signal(signal.SIGALRM, expire)
     signal.alarm(20)
     yield
@@ -281,3 +285,18 @@ def gif_and_huge_png(folder):
 def test_every_image_markdown_can_make_is_checked(tmp_path, markdown, message, line):
     problems = text_problems(tmp_path, markdown, gif_and_huge_png)
     assert any(p.startswith(f"handouts/demo/en/brief.md:{line}: {message}") for p in problems), problems
+
+
+def test_an_image_that_is_a_fifo_is_refused_unopened(tmp_path, deadline):
+    problems = text_problems(tmp_path, "![a picture](handouts/demo/en/pipe.png)",
+                             lambda folder: make_unsafe(folder / "pipe.png", "fifo", None))
+    assert any(p.startswith("handouts/demo/en/brief.md:6: image 'handouts/demo/en/pipe.png' is not a regular file")
+               for p in problems), problems
+
+
+@pytest.mark.parametrize("name", ["handoutkit.toml", "templates/strings/en.toml", "styles/fonts/NotoSans-Regular.ttf"])
+def test_a_fifo_as_project_file_strings_or_font_never_hangs(tmp_path, deadline, name):
+    root = write_project(tmp_path / "p")
+    make_unsafe(root / name, "fifo", None)
+    completed = run_main("--root", root, "--out", tmp_path / "out", "--format", "brief", "--paper", "a4", "-q")
+    assert "Traceback" not in completed.stderr and "unexpected" not in completed.stderr, completed.stderr
