@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from html import unescape
 
 from .checks import plain, text_blocks
-from .model import Text
+from .model import Text, is_allowed_link
 
 SAFE_MARGIN_MM = {"card": 2.0}  # ink this close to the trimmed edge may be cut off
 DEFAULT_SAFE_MARGIN_MM = 5.0
@@ -30,7 +30,6 @@ PT_PER_MM = 72 / 25.4
 INK = 235  # grey level (0-255) below which a pixel counts as ink: light tints included
 INK_TABLE = [255 if level < INK else 0 for level in range(256)]
 MARKUP = ("@include", "@sources", "{#", "](", "**", "{{", "{%")
-ALLOWED_SCHEMES = ("https:", "http:", "mailto:", "tel:")
 FEW_LINES = 3  # a last page with this many lines or fewer is a poor layout
 HEADING_RE = re.compile(r"<(h[1-6])\b[^>]*>(.*?)</\1>", re.S)
 LEADS_RE = re.compile(r"<(h[1-6]|dt)\b[^>]*>(.*?)</\1>", re.S)
@@ -340,7 +339,7 @@ def check_action(document, action, number: int) -> list[str]:
     buffer = ctypes.create_string_buffer(size)
     pdfium_c.FPDFAction_GetURIPath(document.raw, action, buffer, size)
     uri = buffer.value.decode("latin-1")
-    if not uri.lower().startswith(ALLOWED_SCHEMES):
+    if not is_allowed_link(uri):
         return [f"audit: page {number}: a link to '{shorten(uri, 50)}' "
                 "(only https, http, mailto and tel links are allowed)"]
     return []

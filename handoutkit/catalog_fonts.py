@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .assets import find
-from .files import write_atomically
+from .assets import bases
+from .files import is_regular_input, write_atomically
 
 FONT_CACHE = ".handoutkit-catalog-fonts"  # in the output folder, beside .handoutkit-inputs.json
 # The page's script writes counts ("3 files") that need not appear in the page as built.
@@ -47,7 +47,7 @@ FAMILIES = (
 
 def font_faces_css(root: Path, pages: list[frozenset[str]], out_dir: Path) -> list[str]:
     """For each page's characters, its @font-face rules (CSS text)."""
-    fonts = {name: find(root, f"styles/fonts/{name}") for family in FAMILIES for name in family.files.values()}
+    fonts = {name: font_file(root, name) for family in FAMILIES for name in family.files.values()}
     shares = [assign_characters(chars | ALWAYS, fonts) for chars in pages]
     # All pages' characters of a family together: the large file is cut once.
     union = {family.name: frozenset().union(*(share[family.name] for share in shares)) for family in FAMILIES}
@@ -55,6 +55,13 @@ def font_faces_css(root: Path, pages: list[frozenset[str]], out_dir: Path) -> li
     rules = [make_rules(share, subsets) for share in shares]
     subsets.remove_unused()
     return rules
+
+
+def font_file(root: Path, name: str) -> Path:
+    """The project's font file, or the builder's where the project's is missing or is not
+    a regular file inside its folder (a FIFO there would block the catalog)."""
+    folders = [base / "styles/fonts" for base in bases(root)]
+    return next((folder / name for folder in folders if is_regular_input(folder / name, folder)), folders[-1] / name)
 
 
 def assign_characters(chars: frozenset[str], fonts: dict) -> dict[str, frozenset[str]]:

@@ -15,6 +15,7 @@ from babel.core import Locale, UnknownLocaleError
 from markupsafe import Markup, escape
 
 from .assets import bases
+from .files import read_input
 from .languages import language
 from .render import PLACEHOLDER_RE
 
@@ -69,15 +70,15 @@ def read_catalog_strings(root: Path, lang: str) -> dict:
 
 @lru_cache(maxsize=64)
 def read_prefixed_cached(path: Path, mtime_ns: int) -> dict:
-    with path.open("rb") as stream:
-        return {k: v for k, v in tomllib.load(stream).items() if k.startswith(PREFIX)}
+    data = tomllib.loads(read_input(path, path.parent).decode("utf-8"))  # a regular file, never a FIFO
+    return {k: v for k, v in data.items() if k.startswith(PREFIX)}
 
 
 def read_prefixed(path: Path) -> dict:
     """A broken file (the handout build reports it) gives no catalog strings."""
     try:
         return read_prefixed_cached(path, path.stat().st_mtime_ns)
-    except (OSError, tomllib.TOMLDecodeError):
+    except (OSError, ValueError):  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
         return {}
 
 

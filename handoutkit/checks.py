@@ -10,6 +10,7 @@ from pathlib import Path
 from fontTools.cffLib import CFFFontSet
 from fontTools.ttLib import TTFont
 
+from .files import is_regular_input
 from .settings import Format
 from .languages import FORMULAS, MEASURES, Formula, language
 
@@ -109,7 +110,7 @@ def embedded_name(data: bytes) -> str | None:
 def shipped_font_names(fonts_dir: Path) -> frozenset[str]:
     """PostScript names of the font files shipped in the repository."""
     names = set()
-    for path in sorted(fonts_dir.glob("*.[ot]tf")):
+    for path in sorted(p for p in fonts_dir.glob("*.[ot]tf") if is_regular_input(p, fonts_dir)):
         with TTFont(path, lazy=True) as font:
             names.add(font["name"].getDebugName(6))
     return frozenset(names)

@@ -12,10 +12,10 @@ from xml.etree import ElementTree
 
 from .content import MAX_IMAGE_PIXELS, check_keys, line_of, raster_problem, read_toml, require
 from .errors import Problem
+from .model import id_problem
 
 REQUIRED = ("id", "name", "phone", "phone_after_hours", "emergency")
 OPTIONAL = ("department", "logo", "address", "url")
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # A number, with an optional extension written "ext. 123" or "x123".
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{1,30}(?: ?(?:ext\.?|x) ?[0-9]{1,6})?$")
 # Longest value (characters) of each key, and where it must fit. The contact block,
@@ -98,9 +98,8 @@ def check_values(values: dict, path: Path, problems: list) -> None:
         if len(values.get(key) or "") > limit:
             problems.append(Problem(path, f"'{key}' is {len(values[key])} characters; at most {limit} fit {place}",
                                     "shorten it", line_of(path, key)))
-    if values.get("id") and not ID_RE.match(values["id"]):
-        problems.append(Problem(path, f"id '{values['id']}' must be lower-case letters, digits and dashes",
-                                "it names the output folder", line_of(path, "id")))
+    if values.get("id") and (wrong := id_problem(values["id"])):
+        problems.append(Problem(path, f"id {wrong}", "it names the output folder", line_of(path, "id")))
     for key in ("phone", "phone_after_hours", "emergency"):
         if values.get(key) and not PHONE_RE.match(values[key]):
             problems.append(Problem(path, f"'{key}' = '{values[key]}' is not a phone number",
@@ -121,6 +120,8 @@ def check_logo(name: str | None, path: Path, problems: list) -> Path | None:
     where = line_of(path, "logo")
     if not logo.is_relative_to(path.parent.resolve()):
         problems.append(Problem(path, f"'logo' = '{name}' is outside the profile's folder", line=where))
+    elif logo.exists() and not logo.is_file():  # a FIFO or device is never opened
+        problems.append(Problem(path, f"'logo' = '{name}' is not a regular file", "put the logo file itself there", where))
     elif not logo.is_file():
         problems.append(Problem(path, f"'logo' = '{name}': no such file", "put the logo beside the profile", where))
     elif logo.stat().st_size > MAX_LOGO_BYTES:

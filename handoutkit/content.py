@@ -14,10 +14,13 @@ A format's Markdown file looks like this:
 """
 
 import difflib
+import os
 import re
 import tomllib
 from dataclasses import dataclass, replace
 from datetime import date
+from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import markdown
@@ -26,8 +29,9 @@ from markupsafe import Markup
 
 from .cards import card_labels, parse_card_fields
 from .errors import Problem, line_of  # line_of: also imported from here by other modules
+from .files import check_input, read_input, unreadable
 from .figures import figure_words, parse_figures, parse_pictograms
-from .model import Control, Handout, Section, Source, Text, partial_path
+from .model import Control, Handout, Section, Source, Text, id_problem, is_allowed_link, partial_path
 
 MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
 HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", "status",
@@ -52,10 +56,6 @@ DIRECTIVE_WORD_RE = re.compile(r"^\s*@(include|sources)\b")
 # A partial of the handout itself, or `other-handout/name`: another handout's partial in
 # the same language, so shared safety text is written (and translated) in one place.
 PARTIAL_NAME_RE = re.compile(r"^([a-z0-9-]+/)?[a-z0-9-]+$")
-IMAGE_RE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)[^)]*\)")
-# A link's address may hold one level of balanced brackets, as in Markdown: (javascript:f(1))
-LINK_RE = re.compile(r"(?<!!)\[[^\]]*\]\((?P<href>(?:[^()\s]|\([^()\s]*\))*)|^ {0,3}\[[^\]]+\]:\s*(?P<ref>\S+)")
-SAFE_LINK_RE = re.compile(r"^(https?://|mailto:|tel:|#)", re.I)  # no javascript:, file: or data: in a PDF
 MAX_IMAGE_BYTES = 5_000_000
 MAX_IMAGE_PIXELS = 25_000_000  # e.g. 5000 x 5000; a print page needs far less
 # A booklet's text is about 20 KB; far bigger input is a mistake, and would only meet
@@ -78,16 +78,15 @@ class Line:
 
 # --- TOML -------------------------------------------------------------------
 
-def read_toml(path: Path, problems: list) -> dict | None:
-    """Parse a TOML file; a syntax error becomes a problem with its line."""
+def read_toml(path: Path, problems: list, root: Path | None = None) -> dict | None:
+    """Parse a TOML file (a regular file inside root, by default its own folder:
+    files.check_input); a syntax error becomes a problem with its line."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        problems.append(Problem(path, "file is missing"))
+        return tomllib.loads(read_input(path, root or path.parent).decode("utf-8"))
     except UnicodeDecodeError:
         problems.append(Problem(path, "file is not UTF-8 text", "save it as UTF-8"))
-    except OSError as error:  # a folder, no permission, ...
-        problems.append(Problem(path, f"cannot read the file: {error.strerror}", "check that it is a readable file"))
+    except OSError as error:  # missing, a folder, a FIFO, a link out of root, no permission, ...
+        problems.append(unreadable(path, error))
     except tomllib.TOMLDecodeError as error:
         found = re.search(r"\(at line (\d+)", str(error))
         message = re.sub(r"\s*\(at line.*\)", "", str(error))
@@ -131,11 +130,14 @@ def load_handout(folder: Path, problems: list, known_formats: tuple[str, ...]) -
     """Read a handout's handout.toml and list its languages; its formats must be
     among the project's (settings.py)."""
     path = folder / "handout.toml"
-    data = read_toml(path, problems)
+    data = read_toml(path, problems, folder.parent)  # a link may point anywhere in handouts/
     if data is None:
         return None
     check_keys(data, HANDOUT_KEYS, path, "", problems)
     handout_id = require(data, "id", str, path, problems)
+    if wrong := id_problem(folder.name):  # it names the handout's output folder and files
+        problems.append(Problem(folder, f"handout folder name {wrong}", "rename the folder and its id"))
+        return None
     if handout_id and handout_id != folder.name:
         problems.append(Problem(path, f"id '{handout_id}' differs from the folder name '{folder.name}'",
                                 "make them the same", line_of(path, "id")))
@@ -143,7 +145,7 @@ def load_handout(folder: Path, problems: list, known_formats: tuple[str, ...]) -
     control = parse_control(data, path, problems)
     sections = parse_format_sections(data, path, problems, known_formats)
     roles = parse_roles(data, sections, path, problems)
-    languages = tuple(sorted(p.name for p in folder.iterdir() if (p / "meta.toml").is_file()))
+    languages = tuple(sorted(p.name for p in folder.iterdir() if os.path.lexists(p / "meta.toml")))
     safety = parse_safety_partials(data, path, problems)
     card_fields = parse_card_fields(data, sections, path, problems)
     figures = parse_figures(data, sections, path, problems)
@@ -269,7 +271,7 @@ def parse_format_sections(data: dict, path: Path, problems: list,
 def load_meta(folder: Path, problems: list) -> dict:
     """A language's title and subtitle."""
     path = folder / "meta.toml"
-    data = read_toml(path, problems)
+    data = read_toml(path, problems, folder.parent.parent)
     if data is None:
         return {}
     check_keys(data, META_KEYS, path, "", problems)
@@ -289,17 +291,15 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
         return None
     partials: dict[str, str] = {}
     before = len(problems)
-    lines = read_lines(path, problems)
+    lines = read_lines(path, problems, handout.path.parent)
     if len(problems) > before:  # unreadable: its sections would only be reported missing too
         return None
     lines = expand_directives(lines, folder, handout.control, partials, problems)
     if glyphs:
         check_glyphs(lines, glyphs, problems)
-    check_images(lines, handout.path.parent.parent, problems)
-    check_links(lines, problems)
     if check_nesting(lines, problems):  # not parsed: a list 500 deep would exhaust the stack
         return None
-    title, intro, sections = split_sections(lines, problems)
+    title, intro, sections = split_sections(lines, handout.path.parent.parent, problems)
     unreadable = len(problems) > before or "title" not in meta
     # A text that lacks a required section is still returned, so that a translation
     # is also compared with its source and every difference is reported at once.
@@ -308,55 +308,86 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
         return None
     sections = [replace(s, role=handout.role_of(s.id)) for s in sections]
     return Text(path, lang, fmt, title or meta["title"], meta.get("subtitle", ""),
-                to_html(intro), tuple(sections), partials, card_labels(meta), figure_words(meta))
+                intro, tuple(sections), partials, card_labels(meta), figure_words(meta))
 
 
-def read_lines(path: Path, problems: list) -> list[Line]:
-    """The lines of a UTF-8 text file, numbered from 1."""
+def read_lines(path: Path, problems: list, root: Path | None = None) -> list[Line]:
+    """The lines of a UTF-8 text file (a regular file inside root, by default its own
+    folder: files.check_input), numbered from 1."""
     try:
-        if path.is_file() and path.stat().st_size > MAX_TEXT_BYTES:
-            problems.append(Problem(path, f"file is {path.stat().st_size // 1000:,} KB, more than a handout's "
+        size = check_input(path, root or path.parent).stat().st_size
+        if size > MAX_TEXT_BYTES:
+            problems.append(Problem(path, f"file is {size // 1000:,} KB, more than a handout's "
                                     f"limit of {MAX_TEXT_BYTES // 1000} KB", "shorten it or split it into handouts"))
             return []
-        text = path.read_text(encoding="utf-8")
+        text = read_input(path, root or path.parent).decode("utf-8")
     except UnicodeDecodeError as error:
         problems.append(Problem(path, f"file is not UTF-8 text (byte {error.start})", "save it as UTF-8"))
         return []
     except OSError as error:
-        problems.append(Problem(path, f"cannot read the file: {error.strerror}", "check that it is a readable file"))
+        problems.append(unreadable(path, error))
         return []
     return [Line(t, path, n) for n, t in enumerate(text.splitlines(), 1)]
 
 
-def check_images(lines, root: Path, problems: list) -> None:
-    """Images named in Markdown: inside handouts/, a real PNG, JPEG or SVG, not too big."""
-    for line in lines:
-        for match in IMAGE_RE.finditer(line.text):
-            alt, src = match["alt"].strip(), match["src"]
-            if not alt:
-                problems.append(Problem(line.path, f"image '{src}' has no alt text",
-                                        "describe it: ![what it shows](path)", line.number))
-            if message := image_problem(src, root):
-                problems.append(Problem(line.path, f"image '{src}' {message}", line=line.number))
+class FindAddresses(HTMLParser):
+    """Every link address and image in some HTML, character references decoded, as
+    WeasyPrint will read them: whatever Markdown syntax made an element (inline,
+    reference, autolink, angle brackets, several lines), this is what reaches the PDF."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.images: list[tuple[str, str]] = []  # (src, alt)
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag == "img":
+            self.images.append((values.get("src") or "", values.get("alt") or ""))
+        self.links += [value or "" for name, value in attrs if name == "href" or (name == "src" and tag != "img")]
 
 
-def check_links(lines, problems: list) -> None:
-    """Links a reader can follow from paper or a PDF viewer: web, e-mail, phone."""
-    for line in lines:
-        for match in LINK_RE.finditer(line.text):
-            href = match["href"] if match["href"] is not None else match["ref"]
-            if not SAFE_LINK_RE.match(href):
-                problems.append(Problem(line.path, f"link '{href}' is not allowed",
-                                        "use https://, mailto: or tel: links", line.number))
+def markdown_html(lines: list[Line], root: Path, problems: list) -> Markup:
+    """The lines' Markdown as HTML, every link and image in it checked (root: the project)."""
+    html = to_html("\n".join(line.text for line in lines))
+    found = FindAddresses(html)
+    for href in found.links:
+        if not is_allowed_link(href):
+            report_address(problems, lines, href, f"link {href!r} is not allowed",
+                           "use https://, mailto: or tel: links, or #section-id")
+    for src, alt in found.images:
+        if not alt.strip():
+            report_address(problems, lines, src, f"image {src!r} has no alt text", "describe it: ![what it shows](path)")
+        if message := image_problem(src, root):
+            report_address(problems, lines, src, f"image {src!r} {message}")
+    return html
+
+
+def report_address(problems: list, lines: list[Line], address: str, message: str, hint: str = "") -> None:
+    """A problem at the first line that holds the address (as written, or with character
+    references, in any case); at the first line's file if none does (e.g. an obfuscated
+    e-mail address)."""
+    wanted = address.lower()
+    line = next((line for line in lines if wanted in unescape(line.text).lower()), None)
+    where = line or lines[0]
+    problems.append(Problem(where.path, message, hint, line.number if line else None))
 
 
 def image_problem(src: str, root: Path) -> str | None:
     """What is wrong with an image path (relative to the project root), if anything."""
     path = (root / src).resolve()
-    if re.match(r"^[a-z]+:", src) or not path.is_relative_to((root / "handouts").resolve()):
+    if re.match(r"^[a-z]+:", src, re.I) or not path.is_relative_to((root / "handouts").resolve()):
         return "must be a file inside handouts/ (no web addresses, no other folders)"
-    if not path.is_file():
+    if re.search(r"[%?#\\]", src):  # WeasyPrint would decode it and could load another file
+        return "must be a plain path (no %-escapes, ?, # or \\)"
+    try:
+        check_input(path, root / "handouts")  # a FIFO or device is never opened
+    except FileNotFoundError:
         return "does not exist"
+    except OSError as error:
+        return getattr(error, "reason", None) or f"cannot be read: {error.strerror}"
     if path.stat().st_size > MAX_IMAGE_BYTES:
         return f"is larger than {MAX_IMAGE_BYTES // 1_000_000} MB"
     if path.suffix.lower() == ".svg":
@@ -439,14 +470,14 @@ def include_partial(line, name, folder, control, partials, problems, depth) -> l
     """The lines of partials/<name>.md (or another handout's, for `handout/name`),
     themselves expanded (one level of nesting is plenty)."""
     path = partial_path(folder.parent, folder.name, name) if PARTIAL_NAME_RE.match(name) else None
-    if path is None or not path.is_file():
+    if path is None or not os.path.lexists(path):  # a link or a FIFO is found, and read_lines refuses it
         problems.append(Problem(line.path, f"@include '{name}': no file {shown_partial(folder, name)}",
                                 f"available: {', '.join(available_partials(folder, name)) or 'none'}", line.number))
         return []
     if depth >= 2:
         problems.append(Problem(line.path, f"@include '{name}' is nested too deeply", line=line.number))
         return []
-    included = read_lines(path, problems)
+    included = read_lines(path, problems, folder.parent.parent)  # handouts/
     partials[name] = "\n".join(item.text for item in included)
     # Blank lines around the partial keep it a separate Markdown block. A shared
     # partial's own @include lines name partials of its own handout.
@@ -480,12 +511,13 @@ def format_sources(control: Control) -> list[str]:
     return [""] + lines + [""]
 
 
-def split_sections(lines: list[Line], problems: list) -> tuple[str, str, list[Section]]:
-    """Split at `## Heading {#id}` lines: (title from `# ...`, intro Markdown, sections)."""
+def split_sections(lines: list[Line], root: Path, problems: list) -> tuple[str, Markup, list[Section]]:
+    """Split at `## Heading {#id}` lines: (title from `# ...`, intro HTML, sections), their
+    links and images checked (markdown_html; root: the project)."""
     title, chunks, current = "", [], None
-    intro: list[str] = []
+    intro: list[Line] = []
     for line in lines:
-        if line.text.startswith("# ") and current is None and not "".join(intro).strip():
+        if line.text.startswith("# ") and current is None and not "".join(item.text for item in intro).strip():
             title = line.text[2:].strip()
         elif line.text.startswith("## "):
             match = SECTION_RE.match(line.text)
@@ -493,15 +525,15 @@ def split_sections(lines: list[Line], problems: list) -> tuple[str, str, list[Se
                 problems.append(Problem(line.path, f"section heading without an id: '{line.text}'",
                                         "end it with {#some-id}, e.g. ## Risks {#risks}", line.number))
                 continue
-            current = (match["id"], match["heading"], [line.text], line)
+            current = (match["id"], match["heading"], [line])
             chunks.append(current)
         elif line.text.startswith("# ") or re.match(r"^#{4,}\s", line.text):
             problems.append(Problem(line.path, "only one `# title` (first line) and `##`/`###` headings are allowed",
                                     line=line.number))
         else:
-            (current[2] if current else intro).append(line.text)
-    sections = [Section(id_, heading, to_html("\n".join(body))) for id_, heading, body, _ in chunks]
-    return title, "\n".join(intro), sections
+            (current[2] if current else intro).append(line)
+    sections = [Section(id_, heading, markdown_html(body, root, problems)) for id_, heading, body in chunks]
+    return title, markdown_html(intro, root, problems), sections
 
 
 def check_sections(path: Path, sections: list[Section], required: tuple[str, ...], problems: list) -> None:

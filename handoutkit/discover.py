@@ -1,5 +1,6 @@
 """Find the handouts and plan the targets: handout x language x format x paper."""
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def find_handout_folders(handouts_dir: Path) -> list[Path]:
     """Every folder under handouts/ that holds a handout.toml, by name."""
     if not handouts_dir.is_dir():
         return []
-    return sorted(p for p in handouts_dir.iterdir() if (p / "handout.toml").is_file())
+    # lexists: a handout.toml that is a FIFO or a link is found, and refused when it is read.
+    return sorted(p for p in handouts_dir.iterdir() if os.path.lexists(p / "handout.toml"))
 
 
 def plan_targets(handouts: list[Handout], selection: Selection, formats: dict,

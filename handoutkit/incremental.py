@@ -34,10 +34,11 @@ from datetime import date
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from stat import S_ISREG
 
 from . import __version__
 from .assets import find, search_path
-from .files import write_atomically
+from .files import is_regular_input, read_input, write_atomically
 from .model import Result, Target, partial_path
 
 CACHE = ".handoutkit-inputs.json"  # beside manifest.json; hidden, so it is not mistaken for output
@@ -75,12 +76,17 @@ class FileHashes:
             stat = os.stat(name)
         except OSError:
             return [0, 0, "missing"]
+        if not S_ISREG(stat.st_mode):  # a FIFO would block the hash forever, /dev/zero never end
+            return [0, 0, "not a regular file"]
         old = self.known.get(name)
         # A file changed within the racy window may have kept its mtime: read it.
         if old and old[:2] == [stat.st_size, stat.st_mtime_ns] and stat.st_mtime_ns < self.checked_ns - RACY_NS:
             return old
-        with open(name, "rb") as stream:
-            return [stat.st_size, stat.st_mtime_ns, hashlib.file_digest(stream, "sha256").hexdigest()]
+        try:
+            with open(os.open(name, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
+                return [stat.st_size, stat.st_mtime_ns, hashlib.file_digest(stream, "sha256").hexdigest()]
+        except OSError:  # unreadable: the build that reads it says why
+            return [stat.st_size, stat.st_mtime_ns, "unreadable"]
 
 
 def label(path: Path, root: Path) -> str:
@@ -114,12 +120,14 @@ def shared_files(root: Path) -> list[Path]:
 
 def walk(folder: Path) -> list[Path]:
     """Every file under folder but hidden files and editors' backups, which an editor
-    writes and removes while one works and which no build reads."""
+    writes and removes while one works and which no build reads, and but what no build
+    may read: links out of folder, FIFOs, devices (files.check_input)."""
     found = []
     for parent, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
         found += [Path(parent, n) for n in sorted(names)
-                  if not n.startswith((".", "#")) and not n.endswith(("~", ".swp", ".tmp", ".bak"))]
+                  if not n.startswith((".", "#")) and not n.endswith(("~", ".swp", ".tmp", ".bak"))
+                  and is_regular_input(Path(parent, n), folder)]
     return found
 
 
@@ -167,7 +175,7 @@ def describe_value(value):
 def overdue(handout_toml: Path, options) -> bool | None:
     """Whether the handout's review is overdue today: it is printed and recorded."""
     try:
-        next_review = tomllib.loads(handout_toml.read_text(encoding="utf-8")).get("next_review")
+        next_review = tomllib.loads(read_input(handout_toml, handout_toml.parent.parent).decode()).get("next_review")
     except (OSError, ValueError):
         return None
     today = getattr(options, "today", None) or date.today()

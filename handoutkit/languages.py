@@ -13,6 +13,8 @@ from pathlib import Path
 
 from babel.core import Locale, get_global
 
+from .files import is_regular_input
+
 
 @dataclass(frozen=True)
 class Formula:
@@ -69,7 +71,10 @@ def coverage(fonts_dirs: Path | tuple[Path, ...], fonts: tuple[str, ...]) -> fro
     folders = (fonts_dirs,) if isinstance(fonts_dirs, Path) else fonts_dirs
     points = set()
     for name in fonts:
-        path = next((folder / name for folder in folders if (folder / name).is_file()), folders[0] / name)
+        # Only a regular file inside its folder: a FIFO there would block the build.
+        path = next((folder / name for folder in folders if is_regular_input(folder / name, folder)), None)
+        if path is None:
+            raise FileNotFoundError(f"no font file {name} in {', '.join(map(str, folders))}")
         with TTFont(path, lazy=True) as font:
             points.update(font.getBestCmap())
     return frozenset(points)

@@ -63,6 +63,8 @@ class AssetFetcher(URLFetcher):
             url = path.as_uri()
             if not any(path.is_relative_to(root) for root in self.roots):
                 raise ValueError(f"blocked {url}: only files in {', '.join(map(str, self.roots))} may be loaded")
+            if path.exists() and not path.is_file():  # a FIFO would block the build, /dev/zero never end
+                raise ValueError(f"blocked {url}: not a regular file")
         return super().fetch(url, headers)
 
     def stand_in(self, path: Path) -> Path:

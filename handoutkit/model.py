@@ -1,10 +1,36 @@
 """Plain data passed between the stages."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from markupsafe import Markup
+
+# A handout's or clinic's id names a folder at the top of the output folder: lower-case
+# letters, digits and dashes only (no dots, so never manifest.json or index.html), and
+# none of the builder's own folders there.
+ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+RESERVED_IDS = ("thumbnails",)
+# The only addresses a link in a handout may have, in its Markdown (content.py) and in its
+# PDF (audit.py): web, e-mail and phone, and "#id" jumps inside the document.
+LINK_SCHEMES = ("https:", "http:", "mailto:", "tel:")
+
+
+def is_allowed_link(address: str) -> bool:
+    """Whether a link may go to `address` (entities already decoded; any case)."""
+    return address.lower().startswith(LINK_SCHEMES) or address.startswith("#")
+ID_RULE = "lower-case letters, digits and dashes, starting with a letter or digit, at most 64 characters"
+
+
+def id_problem(value: str) -> str | None:
+    """Why `value` cannot be a handout or clinic id, if it cannot (ID_RE, full match:
+    a trailing newline is refused too)."""
+    if not ID_RE.fullmatch(value):
+        return f"{value!r} must be {ID_RULE}"
+    if value in RESERVED_IDS:
+        return f"{value!r} is the name of one of the builder's own output folders: choose another"
+    return None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from .content import check_glyphs, load_handout, load_meta, load_text, read_line
 from .discover import Variants, check_selection, find_handout_folders, plan_targets
 from .errors import ContentError, Problem, UsageError
 from .figures import check_figure_words
+from .files import check_input, unreadable
 from .model import Handout, Target, Text
 from .options import Options
 from .render import Strings, check_locale, load_strings, make_environment
@@ -203,7 +204,10 @@ def check_templates(templates_dir: Path) -> list[Problem]:
     found = {p.name: p for folder in reversed(search_path(templates_dir.parent, "templates")) for p in folder.glob("*.html")}
     for path in sorted(found.values(), key=lambda p: p.name):  # the project's, where it has its own
         try:
+            check_input(path, path.parent)  # Jinja would open a FIFO, or a link out of templates/
             env.get_template(path.name)
+        except OSError as error:
+            problems.append(unreadable(path, error))
         except TemplateSyntaxError as error:
             problems.append(Problem(path, f"template syntax error: {error.message}",
                                     "see https://jinja.palletsprojects.com/templates/", error.lineno))
@@ -219,9 +223,10 @@ def load_language(handout: Handout, lang: str, root: Path, settings: Settings, p
     check_translation_meta(meta, folder / "meta.toml", lang == handout.source_lang, problems)
     check_handout_words(handout, lang, meta, problems)
     glyphs = glyphs_for(root, lang, settings)
-    for path in (folder / "meta.toml", find(root, f"templates/strings/{lang}.toml")):
-        if path.is_file() and glyphs:
-            check_glyphs(read_lines(path, problems), glyphs, problems)
+    strings = find(root, f"templates/strings/{lang}.toml")
+    for path, within in ((folder / "meta.toml", handout.path.parent), (strings, strings.parent)):
+        if path.is_file() and glyphs:  # unreadable: load_meta and load_strings say so, once
+            check_glyphs(read_lines(path, [], within), glyphs, problems)
     return meta
 
 
@@ -234,7 +239,7 @@ def check_handout_words(handout: Handout, lang: str, meta: dict, problems: list)
     check_card_labels(handout.card_fields, meta, path, problems)
     source = None
     if lang != handout.source_lang and handout.figures:
-        source = read_toml(handout.path / handout.source_lang / "meta.toml", []) or {}
+        source = read_toml(handout.path / handout.source_lang / "meta.toml", [], handout.path.parent) or {}
     check_figure_words(handout.figures, meta, path, problems, source)
 
 

@@ -59,7 +59,7 @@ class Strings:
 def load_strings(templates_dir: Path, lang: str, problems: list) -> Strings | None:
     """Read and check a language's interface strings."""
     path = find(templates_dir.parent, f"templates/strings/{lang}.toml")
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():  # a FIFO or a link is refused by read_toml
         problems.append(Problem(path, f"no interface strings for language '{lang}'",
                                 "copy templates/strings/en.toml and translate the values"))
         return None
@@ -74,12 +74,18 @@ def load_strings(templates_dir: Path, lang: str, problems: list) -> Strings | No
 
 
 def check_locale(lang: str, path: Path, problems: list) -> None:
-    """Babel must know the language, for dates and numbers."""
+    """The folder's name must be a BCP 47 tag that Babel knows (for dates and numbers),
+    written as Babel writes it: one language has one folder and one output name (not
+    en, EN and en-gb-oxendict side by side)."""
     try:
-        language(lang)
+        written = str(language(lang).locale).replace("_", "-")
     except (ValueError, UnknownLocaleError):
-        problems.append(Problem(path, f"'{lang}' is not a language Babel knows",
-                                "name the folder with a BCP 47 tag such as en, es, zh-Hans"))
+        written = None
+    if written != lang:
+        known = f", which Babel writes '{written}'" if written else ""
+        problems.append(Problem(path, f"language folder {lang!r} is not a BCP 47 tag Babel knows{known}",
+                                "name the folder with a tag such as en, es, zh-Hans or pt-BR: language in lower "
+                                "case, then an optional Script and REGION"))
 
 
 def make_environment(templates_dir: Path) -> Environment:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .assets import find
 from .errors import ContentError, Problem
+from .files import read_input
 
 PROJECT_FILE = "handoutkit.toml"
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
@@ -157,7 +158,7 @@ def build_defaults(root: Path) -> BuildDefaults:
     the content modules, so a no-op rebuild stays light. A broken file gives the
     builder's defaults here; the build reports its problems (load_settings)."""
     try:
-        data = tomllib.loads((root / PROJECT_FILE).read_text(encoding="utf-8"))
+        data = tomllib.loads(read_input(root / PROJECT_FILE, root).decode("utf-8"))
     except (OSError, ValueError):
         return BuildDefaults()
     table = data.get("build")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .content import check_keys, line_of, require
 from .errors import Problem
+from .files import is_regular_input
 
 TRANSLATION_KEYS = {"source_version", "status", "translator", "note", "approver", "approved_on", "source_hashes"}
 HASHES_HEADER = "[translation.source_hashes]"
@@ -82,7 +83,7 @@ def changed_sources(source_text, meta: dict) -> list[str]:
 def mark_translated(source_dir: Path, meta_path: Path) -> dict[str, str]:
     """Record in meta.toml the hashes of the source files as they are now."""
     hashes = {str(p.relative_to(source_dir)): hash_file(p)
-              for p in sorted(source_dir.rglob("*")) if p.suffix in (".md", ".toml")}
+              for p in sorted(source_dir.rglob("*")) if p.suffix in (".md", ".toml") and is_regular_input(p, source_dir)}
     text = meta_path.read_text(encoding="utf-8")
     # The table is always written last, so everything from its header on is replaced.
     text = re.split(rf"^{re.escape(HASHES_HEADER)}\s*$", text, flags=re.M)[0].rstrip() + "\n\n"
