@@ -230,7 +230,8 @@ def mark(options, langs, out) -> int:
     for handout in (h for h in project.handouts.values() if not chosen or h.id in chosen):
         for lang in langs:
             if lang in handout.languages and lang != handout.source_lang:
-                hashes = mark_translated(handout.path / handout.source_lang, handout.path / lang / "meta.toml")
+                hashes = mark_translated(handout.path / handout.source_lang, handout.path / lang / "meta.toml",
+                                         handout.control.version)
                 print(f"{handout.id}/{lang}: marked up to date with {len(hashes)} source files", file=out)
     return 0
 

@@ -80,11 +80,13 @@ def changed_sources(source_text, meta: dict) -> list[str]:
     return [name for name in source_files(source_text) if recorded.get(name) != hash_file(folder / name)]
 
 
-def mark_translated(source_dir: Path, meta_path: Path) -> dict[str, str]:
-    """Record in meta.toml the hashes of the source files as they are now."""
+def mark_translated(source_dir: Path, meta_path: Path, version: str) -> dict[str, str]:
+    """Record in meta.toml the hashes of the source files as they are now, and the
+    source's version (`source_version`): the translation says which text it translates."""
     hashes = {str(p.relative_to(source_dir)): hash_file(p)
               for p in sorted(source_dir.rglob("*")) if p.suffix in (".md", ".toml") and is_regular_input(p, source_dir)}
-    text = meta_path.read_text(encoding="utf-8")
+    text = re.sub(r'^(source_version\s*=\s*)"[^"\n]*"', lambda m: f'{m[1]}"{version}"',
+                  meta_path.read_text(encoding="utf-8"), count=1, flags=re.M)
     # The table is always written last, so everything from its header on is replaced.
     text = re.split(rf"^{re.escape(HASHES_HEADER)}\s*$", text, flags=re.M)[0].rstrip() + "\n\n"
     text += "# Written by `python build.py --mark-translated`; do not edit by hand.\n" if "do not edit by hand" not in text else ""

@@ -5,6 +5,8 @@ import re
 import shutil
 import unicodedata
 
+import tomllib
+
 import pytest
 
 from conftest import GERMAN as GERMAN_CARD, REPO_TARGETS, page_texts, run_main, write_project
@@ -36,6 +38,16 @@ def problems_of(root):
     with pytest.raises(ContentError) as caught:
         load_project(Options(root))
     return [str(p) for p in caught.value.problems]
+
+
+def test_marking_records_the_version_of_the_source_it_translates(bilingual):
+    """A translation says which text it translates: marking it after the source moved
+    to a new version records that version, not the one it was first made from."""
+    handout = bilingual / "handouts/demo/handout.toml"
+    handout.write_text(handout.read_text().replace('version = "1.2.0"', 'version = "1.3.0"'))
+    assert run_main("--root", bilingual, "--mark-translated", "de").returncode == 0
+    meta = tomllib.loads((bilingual / "handouts/demo/de/meta.toml").read_text())
+    assert meta["translation"]["source_version"] == "1.3.0"
 
 
 def test_marked_translation_is_fresh(bilingual):
