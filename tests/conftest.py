@@ -151,18 +151,14 @@ def write_project(root: Path, files: dict | None = None) -> Path:
     return root
 
 
-# The session fixtures that build the whole repository (a minute of work each).
-REPOSITORY_BUILDS = {"built", "rebuilt"}
-
-
 def pytest_collection_modifyitems(items):
-    """Group the tests for pytest-xdist (--dist loadgroup): the modules that read the
-    repository's build in one group, so it is built in one process only; every other
-    module whole in a group of its own, so its module fixtures are not made twice."""
-    readers = {item.module.__name__ for item in items if REPOSITORY_BUILDS & set(getattr(item, "fixturenames", ()))}
+    """Group the tests for pytest-xdist (--dist loadgroup) by module, so a module's
+    fixtures are made once. The repository's build (session fixture `built`) is then
+    made once in each test process that needs it: a minute of CPU spent twice buys two
+    processes busy for the whole run, where one group of every module that read it kept
+    one process busy while the other waited."""
     for item in items:
-        module = item.module.__name__
-        item.add_marker(pytest.mark.xdist_group("repository" if module in readers else module))
+        item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(scope="session", autouse=True)
