@@ -40,6 +40,7 @@ HANDOUT_KEYS = {"id", "source_lang", "version", "last_reviewed", "next_review", 
 # What a section can be for; templates and styles address sections by role, never by id.
 ROLES = {
     "key-points": "the key points: set in a box at the start",
+    "steps": "the main steps: a numbered list of short lines (two columns in the brief)",
     "help": "when to get help: gets the clinic's contact block and the emergency box",
     "warnings": "the warning signs: set apart on the card",
     "glossary": "the glossary: terms and definitions",
