@@ -100,10 +100,13 @@ def make_environment(templates_dir: Path) -> Environment:
 
 
 def stylesheets(target: Target, settings: Settings) -> list[str]:
-    """Shared base, then the format, the script and the variants: later files win. (The
-    paper's size is a rule of its own, after the base: render_html.)"""
-    script = settings.scripts.get(language(target.lang).script)
-    sheets = ["styles/base.css", settings.formats[target.format].stylesheet, script.stylesheet if script else None]
+    """Shared base, then the format, the direction, the script and the variants: later
+    files win. (The paper's size is a rule of its own, after the base: render_html.)
+    Mirroring is the direction's, not a script's: Arabic and Hebrew share styles/rtl.css."""
+    lang = language(target.lang)
+    script = settings.scripts.get(lang.script)
+    sheets = ["styles/base.css", settings.formats[target.format].stylesheet,
+              "styles/rtl.css" if lang.direction == "rtl" else None, script.stylesheet if script else None]
     sheets += ["styles/large-print.css" if target.large_print else None,
                "styles/print-shop.css" if target.print_shop else None]
     return [sheet for sheet in sheets if sheet]
