@@ -134,9 +134,12 @@ def expectations(target: Target, project, approval: str) -> audit.Expectations:
     handout, strings = project.handouts[target.handout], project.strings[target.lang]
     literal = " ".join(map(str, strings.values.values())) + " " + " ".join(clinic_values(project.clinic))
     draft_notice = strings("draft_notice") if approval != "approved" else None
+    lang = language(target.lang)
+    script = project.settings.script(lang.script)
     return audit.expect(project.texts[target.key], handout.sections.get(target.format, ()),
-                        handout.safety_partials, language(target.lang).direction == "rtl", draft_notice, literal,
-                        MAX_IMAGE_PIXELS, contacts(target, project, strings))
+                        handout.safety_partials, lang.direction == "rtl", draft_notice, literal,
+                        MAX_IMAGE_PIXELS, contacts(target, project, strings),
+                        base_letters=script is not None and not script.audit_marks)
 
 
 def contacts(target: Target, project, strings) -> tuple[audit.Required, ...]:

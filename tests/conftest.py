@@ -109,7 +109,7 @@ GERMAN = {
 
 
 FONTS = PROJECT_ROOT / "styles" / "fonts"
-SHARED_SUFFIXES = (".ttf", ".otf")  # 35 MB of font programs; everything else is copied
+SHARED_SUFFIXES = (".ttf", ".otf")  # 100 MB of font programs; everything else is copied
 
 
 def share_or_copy(source, target) -> None:
