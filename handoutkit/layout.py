@@ -114,10 +114,28 @@ def lay_out(html: str, base_url: Path, fetcher: AssetFetcher, fonts: FontConfigu
             pdf = b""
         elif print_shop:
             pin_document_id(document, hashlib.md5(html.encode()).hexdigest())
-            pdf = document.write_pdf(pdf_variant="pdf/x-4", pdf_tags=True)
+            pdf = document.write_pdf(pdf_variant="pdf/x-4", pdf_tags=True, finisher=finisher(html))
         else:
-            pdf = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=True)
+            pdf = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=True, finisher=finisher(html))
     return Layout(pdf, len(document.pages), list(messages))
+
+
+ROOT_RTL_RE = re.compile(r'<html\b[^>]*\bdir="rtl"')
+
+
+def finisher(html: str):
+    """What WeasyPrint adds to the PDF's catalog just before writing it: a right-to-left
+    document (the root's dir, as base.html writes it) says so in /ViewerPreferences
+    /Direction /R2L, so a viewer shows two-page spreads and turns pages right to left."""
+    if not ROOT_RTL_RE.search(html[:2000]):
+        return None
+
+    def set_direction(document, pdf) -> None:
+        import pydyf
+        preferences = pdf.catalog.get("ViewerPreferences") or pydyf.Dictionary()
+        preferences["Direction"] = "/R2L"
+        pdf.catalog["ViewerPreferences"] = preferences
+    return set_direction
 
 
 def pin_document_id(document, digest: str) -> None:

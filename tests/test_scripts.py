@@ -196,3 +196,13 @@ def test_base_letters_are_found_in_order_despite_devanagari_text_layer():
     assert found("38 °C (100.4 °F) या उससे ज़्यादा बुख़ार", page, rtl=False, base_letters=True)
     assert not found("सीने में दर्द", page, rtl=False, base_letters=True)
     assert not found("तकलीफ़ साँस", page, rtl=False, base_letters=True)
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_pdf_viewer_direction_follows_the_language(test_pages, tag):
+    """/ViewerPreferences /Direction /R2L for a right-to-left language (a viewer then turns
+    pages and lays out spreads right to left), and no direction otherwise (L2R is PDF's default)."""
+    from pypdf import PdfReader
+    preferences = PdfReader(pdf_of(test_pages, tag, "brief")).trailer["/Root"]["/ViewerPreferences"]
+    assert preferences.get("/Direction") == ("/R2L" if language(tag).direction == "rtl" else None)
+    assert preferences["/DisplayDocTitle"]  # PDF/UA's, kept
