@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
-from xml.etree import ElementTree
 
 from .content import MAX_IMAGE_PIXELS, check_keys, line_of, raster_problem, read_toml, require
 from .errors import Problem
+from .images import svg_problem
 from .model import id_problem
 
 REQUIRED = ("id", "name", "phone", "phone_after_hours", "emergency")
@@ -126,8 +126,8 @@ def check_logo(name: str | None, path: Path, problems: list) -> Path | None:
         problems.append(Problem(path, f"'logo' = '{name}': no such file", "put the logo beside the profile", where))
     elif logo.stat().st_size > MAX_LOGO_BYTES:
         problems.append(Problem(path, f"'logo' = '{name}' is over {MAX_LOGO_BYTES // 1_000_000} MB", line=where))
-    elif not is_image(logo):
-        problems.append(Problem(path, f"'logo' = '{name}' is not a PNG or SVG image", line=where))
+    elif problem := logo_problem(logo):
+        problems.append(Problem(path, f"'logo' = '{name}' {problem}", line=where))
     elif too_many_pixels(logo):  # a 20,000 x 20,000 PNG is 50 KB on disk, 1.6 GB decoded
         problems.append(Problem(path, f"'logo' = '{name}' has more than {MAX_IMAGE_PIXELS:,} pixels",
                                 "a logo needs about 600 x 200 pixels", where))
@@ -144,14 +144,12 @@ def too_many_pixels(path: Path) -> bool:
     return raster_problem(path) is not None
 
 
-def is_image(path: Path) -> bool:
-    """A PNG by its signature, or an SVG whose root element is <svg> (no DTD allowed)."""
+def logo_problem(path: Path) -> str | None:
+    """A PNG by its signature, or an SVG that passes images.svg_problem: no DTD or
+    entities, and nothing it refers to outside the profile's folder."""
     data = path.read_bytes()
     if data.startswith(PNG_MAGIC):
-        return True
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:  # no entities: no XXE, no expansion bombs
-        return False
-    try:
-        return ElementTree.fromstring(data).tag in ("svg", "{http://www.w3.org/2000/svg}svg")
-    except ElementTree.ParseError:
-        return False
+        return None
+    if b"<svg" not in data[:4096]:
+        return "is not a PNG or SVG image"
+    return svg_problem(data, path.parent, path.parent)

@@ -31,6 +31,7 @@ from .cards import card_labels, parse_card_fields
 from .errors import Problem, line_of  # line_of: also imported from here by other modules
 from .files import check_input, read_input, unreadable
 from .figures import figure_words, parse_figures, parse_pictograms
+from .images import MAX_IMAGE_PIXELS, raster_problem, svg_problem  # noqa: F401 (MAX_IMAGE_PIXELS: for importers)
 from .model import Control, Handout, Section, Source, Text, id_problem, is_allowed_link, partial_path
 
 MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
@@ -58,7 +59,6 @@ DIRECTIVE_WORD_RE = re.compile(r"^\s*@(include|sources)\b")
 # the same language, so shared safety text is written (and translated) in one place.
 PARTIAL_NAME_RE = re.compile(r"^([a-z0-9-]+/)?[a-z0-9-]+$")
 MAX_IMAGE_BYTES = 5_000_000
-MAX_IMAGE_PIXELS = 25_000_000  # e.g. 5000 x 5000; a print page needs far less
 # A booklet's text is about 20 KB; far bigger input is a mistake, and would only meet
 # the time limit after minutes of layout.
 MAX_TEXT_BYTES = 500_000
@@ -392,27 +392,8 @@ def image_problem(src: str, root: Path) -> str | None:
     if path.stat().st_size > MAX_IMAGE_BYTES:
         return f"is larger than {MAX_IMAGE_BYTES // 1_000_000} MB"
     if path.suffix.lower() == ".svg":
-        data = path.read_bytes()
-        return "is an SVG with a DTD or entities (not allowed)" if b"<!DOCTYPE" in data or b"<!ENTITY" in data else None
+        return svg_problem(path.read_bytes(), path.parent, root / "handouts")
     return raster_problem(path)
-
-
-def raster_problem(path: Path) -> str | None:
-    """A PNG or JPEG within MAX_IMAGE_PIXELS, read from its header before anything is
-    decoded (a 20,000 x 20,000 PNG is 50 KB on disk and 1.6 GB decoded)."""
-    from PIL import Image  # here: a no-op rebuild imports this module and never needs Pillow
-
-    try:
-        with Image.open(path) as image:
-            if image.format not in ("PNG", "JPEG"):
-                return f"is {image.format}, not PNG, JPEG or SVG"
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                return f"is {image.width} x {image.height} pixels, more than {MAX_IMAGE_PIXELS:,}"
-    except Image.DecompressionBombError:
-        return f"has far more than {MAX_IMAGE_PIXELS:,} pixels"
-    except OSError:
-        return "is not an image Pillow can read"
-    return None
 
 
 def check_nesting(lines, problems: list) -> bool:

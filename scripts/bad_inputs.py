@@ -81,6 +81,9 @@ CASES = [
     ("image 20,000 x 20,000 px", *image("huge.png", lambda p: Image.new("1", (20000, 20000)).save(p))),
     ("SVG with an external entity", *image("x.svg", lambda p: p.write_text(
         '<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>'))),
+    ("SVG pulling in a 20,000 x 20,000 px PNG", *image("chart.svg", lambda p: (
+        Image.new("1", (20000, 20000)).save(p.parent / "huge.png"),
+        p.write_text('<svg xmlns="http://www.w3.org/2000/svg"><image href="huge.png" width="9" height="9"/></svg>')))),
     ("image without alt text", brief("![](handouts/demo/en/ok.png)"),
      lambda root: Image.new("RGB", (10, 10)).save(root / "handouts/demo/en/ok.png") or []),
     ("symlink out of the project", brief("![A chart](handouts/demo/en/link.png)"),
