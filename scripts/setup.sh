@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The Dockerfile installs build_packages too (tests/test_workflow.py keeps them in step).
 python_packages=(python3 python3-venv)
 build_packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 test_packages=(poppler-utils qpdf chromium fonts-liberation fonts-dejavu-core)

@@ -1,6 +1,7 @@
-"""CI files that this machine cannot run: the GitHub workflows and setup.sh's apt-get.
-Each is checked here for what can be checked without GitHub or apt: the workflows by
-GitHub's schema and zizmor's audit, setup.sh by what it installs."""
+"""CI and packaging files that this machine cannot run: the GitHub workflows, the
+Dockerfile, the dev container, setup.sh's apt-get and the pre-commit hook. Each is
+checked here for what can be checked without GitHub, Docker or apt: the workflows by
+GitHub's schema and zizmor's audit, the rest by what it installs and runs."""
 
 import json
 import os
@@ -9,6 +10,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -151,7 +153,7 @@ def bash_array(script: str, name: str) -> list[str]:
 
 
 def build_packages() -> list[str]:
-    """What setup.sh installs with apt-get for building."""
+    """What setup.sh installs with apt-get for building (the Dockerfile installs these too)."""
     return bash_array((PROJECT_ROOT / "scripts" / "setup.sh").read_text(), "build_packages")
 
 
@@ -197,3 +199,83 @@ class TestSetupScript:
         done, log = run_setup("--bulid-only")
         assert done.returncode == 2 and "usage: bash scripts/setup.sh [--build-only]" in done.stderr
         assert log == []
+
+
+# --- the Dockerfile and the dev container --------------------------------------------
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments), continuation lines joined and comments left out."""
+    text = (PROJECT_ROOT / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    return [tuple(line.split(None, 1)) for line in joined.splitlines() if line.strip()]
+
+
+def apt_installs(command: str) -> list[str]:
+    """The packages of each `apt-get install` in a shell command."""
+    packages = []
+    for part in re.split(r"&&|;|\|\|", command):
+        words = shlex.split(part)
+        if "apt-get" in words:
+            args = [word for word in words[words.index("apt-get") + 1:] if not word.startswith("-")]
+            packages += args[1:] if args[:1] == ["install"] else []
+    return packages
+
+
+class TestDockerfile:
+    """Docker cannot run here: the image's inputs are checked instead (README, "Continuous
+    integration")."""
+
+    def test_it_installs_exactly_setup_shs_build_libraries(self):
+        runs = [args for op, args in dockerfile_instructions() if op == "RUN"]
+        installed = [package for command in runs for package in apt_installs(command)]
+        assert installed and sorted(installed) == sorted(build_packages()), installed
+
+    def test_it_installs_the_package_from_this_repository_and_runs_it_as_a_user(self):
+        steps = dockerfile_instructions()
+        ops = dict(steps)
+        assert ops["FROM"] in ("python:3.11-slim-bookworm", "debian:bookworm-slim")
+        assert ("COPY", ". /src") in steps
+        assert any(op == "RUN" and re.search(r"\bpip install\b.* /src(\s|$)", args) for op, args in steps)
+        assert ops["USER"] not in ("root", "0") and ops["WORKDIR"] == "/work"
+        assert json.loads(ops["ENTRYPOINT"]) == ["handoutkit"]
+
+    def test_the_dev_container_is_the_workflows_image_set_up_by_setup_sh(self):
+        container = json.loads((PROJECT_ROOT / ".devcontainer" / "devcontainer.json").read_text())
+        assert container["image"] == IMAGE and container["postCreateCommand"] == "bash scripts/setup.sh"
+
+
+# --- the pre-commit hook --------------------------------------------------------------
+
+def the_hook() -> dict:
+    hooks = load_yaml(PROJECT_ROOT / ".pre-commit-hooks.yaml")
+    assert [hook["id"] for hook in hooks] == ["handoutkit-check"]
+    return hooks[0]
+
+
+def run_hook(project: Path) -> subprocess.CompletedProcess:
+    """The hook's entry as pre-commit runs it: the console script, in the project's folder,
+    with this checkout's package."""
+    words = shlex.split(the_hook()["entry"])
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    return subprocess.run([tool(words[0]), *words[1:]], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+class TestPreCommitHook:
+    def test_it_runs_the_console_script_once_when_content_changes(self):
+        hook = the_hook()
+        scripts = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+        assert shlex.split(hook["entry"])[0] in scripts and hook["language"] == "python"
+        assert hook["pass_filenames"] is False
+        files = re.compile(hook["files"])
+        assert files.search("handouts/car-t-lupus/en/brief.md") and files.search("clinics/sample/clinic.toml")
+        assert not files.search("README.md") and not files.search("docs/handouts/x.md")
+
+    def test_it_passes_good_content_and_fails_a_missing_section(self, tiny):
+        good = run_hook(tiny)
+        assert good.returncode == 0 and "content ok" in good.stdout, good.stderr
+        brief = tiny / "handouts/demo/en/brief.md"
+        brief.write_text(brief.read_text().replace("{#about}", "{#aboot}"))
+        bad = run_hook(tiny)
+        assert bad.returncode == 1 and "brief.md" in bad.stderr and "about" in bad.stderr, bad.stderr
