@@ -49,6 +49,12 @@ def all_jobs():
     return [(path.name, name, job) for path in WORKFLOWS for name, job in load_yaml(path)["jobs"].items()]
 
 
+def image(job: dict) -> str | None:
+    """A job's container image (`container:` is the image, or a table that names it)."""
+    container = job.get("container")
+    return container.get("image") if isinstance(container, dict) else container
+
+
 def run_scripts(job: dict) -> list[str]:
     return [step["run"] for step in job.get("steps", []) if "run" in step]
 
@@ -83,7 +89,7 @@ class TestWorkflowRules:
         for file, name, job in all_jobs():
             assert isinstance(job.get("timeout-minutes"), int), f"{file}: {name} has no timeout-minutes"
             if run_scripts(job):
-                assert job.get("container") == IMAGE, f"{file}: {name} runs scripts outside {IMAGE}"
+                assert image(job) == IMAGE, f"{file}: {name} runs scripts outside {IMAGE}"
 
     def test_no_expression_is_pasted_into_a_script(self):
         for file, name, job in all_jobs():
