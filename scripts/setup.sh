@@ -4,13 +4,24 @@
 #      (fonts are subset 10-70x faster with it), poppler-utils and qpdf for the tests,
 #      Chromium for the catalog's browser tests;
 #   2. a virtual environment in .venv with the Python packages from pyproject.toml.
+# `--build-only` (CI's build jobs) installs only what building needs: no test tools and
+# no `test` extra.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3 python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils qpdf
-          chromium fonts-liberation fonts-dejavu-core)
+# The Dockerfile installs build_packages too (tests/test_workflow.py keeps them in step).
+python_packages=(python3 python3-venv)
+build_packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+test_packages=(poppler-utils qpdf chromium fonts-liberation fonts-dejavu-core)
+extra="[test]"
+case "${1:-}" in
+  "") ;;
+  --build-only) test_packages=(); extra="" ;;
+  *) echo "usage: bash scripts/setup.sh [--build-only]" >&2; exit 2 ;;
+esac
+
 missing=()
-for package in "${packages[@]}"; do
+for package in "${python_packages[@]}" "${build_packages[@]}" "${test_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -22,5 +33,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extra"
 echo "setup: ready ($(.venv/bin/python -c 'import weasyprint; print("WeasyPrint", weasyprint.__version__)'))"
