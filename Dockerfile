@@ -11,7 +11,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 COPY . /src
-RUN pip install --no-cache-dir --disable-pip-version-check /src && rm -rf /src
+RUN pip install --no-cache-dir --disable-pip-version-check -c /src/requirements.lock /src && rm -rf /src
 
 # Not root: a bad input cannot touch the image. Uid 1000 owns what it writes to the
 # mounted folder (the first user of most Linux machines).

@@ -33,5 +33,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extra"
+# -c: the versions of requirements.lock, the ones the tests passed with (scripts/lock.sh)
+.venv/bin/python -m pip install -q --disable-pip-version-check -c requirements.lock -e ".$extra"
 echo "setup: ready ($(.venv/bin/python -c 'import weasyprint; print("WeasyPrint", weasyprint.__version__)'))"

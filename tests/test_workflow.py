@@ -125,7 +125,7 @@ class TestWorkflowRules:
 
     def test_pip_downloads_are_cached_by_pyproject_but_never_for_a_release(self):
         build = (PROJECT_ROOT / ".github/workflows/build.yml").read_text()
-        assert build.count("hashFiles('pyproject.toml')") == 3 and "tags" not in triggers(workflow("build.yml"))["push"]
+        assert build.count("hashFiles('pyproject.toml', 'requirements.lock')") == 3 and "tags" not in triggers(workflow("build.yml"))["push"]
         assert "actions/cache@" not in (PROJECT_ROOT / ".github/workflows/release.yml").read_text()
 
     def test_a_tag_builds_for_release_attaches_the_pdfs_and_publishes_the_catalog(self):
@@ -191,7 +191,7 @@ class TestSetupScript:
         assert done.returncode == 0, done.stderr
         install = next(line for line in log if " install " in line).split()
         assert {"chromium", "poppler-utils", "qpdf", *build_packages()} <= set(install)
-        assert "python -m pip install -q --disable-pip-version-check -e .[test]" in log
+        assert "python -m pip install -q --disable-pip-version-check -c requirements.lock -e .[test]" in log
 
     def test_build_only_installs_what_building_needs_and_no_test_extra(self, run_setup):
         done, log = run_setup("--build-only")
@@ -199,7 +199,7 @@ class TestSetupScript:
         install = next(line for line in log if " install " in line).split()
         assert [word for word in install if not word.startswith("-")][2:] == [
             "python3", "python3-venv", *build_packages()]
-        assert "python -m pip install -q --disable-pip-version-check -e ." in log
+        assert "python -m pip install -q --disable-pip-version-check -c requirements.lock -e ." in log
 
     def test_an_unknown_option_is_refused_before_anything_is_installed(self, run_setup):
         done, log = run_setup("--bulid-only")
@@ -242,7 +242,7 @@ class TestDockerfile:
         ops = dict(steps)
         assert ops["FROM"] in ("python:3.11-slim-bookworm", "debian:bookworm-slim")
         assert ("COPY", ". /src") in steps
-        assert any(op == "RUN" and re.search(r"\bpip install\b.* /src(\s|$)", args) for op, args in steps)
+        assert any(op == "RUN" and re.search(r"\bpip install\b.* -c /src/requirements\.lock /src(\s|$)", args) for op, args in steps)
         assert ops["USER"] not in ("root", "0") and ops["WORKDIR"] == "/work"
         assert json.loads(ops["ENTRYPOINT"]) == ["handoutkit"]
 
