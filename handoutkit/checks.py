@@ -12,7 +12,7 @@ from fontTools.ttLib import TTFont
 
 from .files import is_regular_input
 from .settings import Format
-from .languages import FORMULAS, MEASURES, Formula, language
+from .languages import MEASURES, Formula, language, readability_measures
 
 BLOCK_RE = re.compile(r"<(p|li|h[1-6]|dt|dd|td|th)\b[^>]*>(.*?)</\1>", re.S)
 # Where textstat's sentences end (its count ignores colons); plain_text ends every block on a line.
@@ -161,11 +161,11 @@ def check_readability(score: dict | None, fmt: Format, text: str = "") -> list[s
     """Only English is held to limits (the format's max_grade and max_smog); other
     languages and Dale-Chall are reported. A failure quotes the text's hardest
     sentences: where a rewrite gains most."""
-    if not score or score["formula"] != FORMULAS["en"].name:
+    if not score:
         return []
-    limits = ((score["formula"], score["score"], fmt.max_grade), ("SMOG", score.get("smog"), fmt.max_smog))
     over = [f"{name} {value} is above the {fmt.name} limit of {limit}"
-            for name, value, limit in limits if limit is not None and value is not None and value > limit]
+            for name, value, limit in readability_measures(score, fmt.max_grade, fmt.max_smog)
+            if limit is not None and value is not None and value > limit]
     if not over:
         return []
     quoted = "; ".join(f'"{shorten(sentence)}"' for sentence in hardest_sentences(text))

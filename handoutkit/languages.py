@@ -41,6 +41,16 @@ MEASURES = {
 }
 
 
+def readability_measures(score: dict, max_grade: float | None, max_smog: float | None) -> list[tuple]:
+    """(name, value, limit) of each measure of a readability score, in the order they are
+    reported. The limits hold for English only (see FORMULAS): the one place that says so,
+    for the check (checks.check_readability) and the report (report.describe_readability)."""
+    english = score["formula"] == FORMULAS["en"].name
+    return [(score["formula"], score["score"], max_grade if english else None),
+            ("SMOG", score.get("smog"), max_smog if english else None),
+            ("Dale-Chall", score.get("dale_chall"), None)]
+
+
 @dataclass(frozen=True)
 class Language:
     tag: str                  # BCP 47, as the folder is named: en, zh-Hans

@@ -96,13 +96,10 @@ def describe_checks(result) -> str:
 
 def describe_readability(result) -> str:
     """Each readability measure, with its limit where the format sets one (English only)."""
-    grade = result.readability
-    if not grade:
+    from .languages import readability_measures  # here: a no-op rebuild never describes one
+    if not result.readability:
         return ""
-    english = grade["formula"] == "Flesch-Kincaid grade"
-    measures = ((grade["formula"], grade["score"], result.max_grade if english else None),
-                ("SMOG", grade.get("smog"), result.max_smog if english else None),
-                ("Dale-Chall", grade.get("dale_chall"), None))
+    measures = readability_measures(result.readability, result.max_grade, result.max_smog)
     return "".join(f"; {name} {value}" + (f" (limit {limit})" if limit else "")
                    for name, value, limit in measures if value is not None)
 
