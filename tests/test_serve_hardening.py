@@ -1,16 +1,22 @@
-"""Hardening of the authors' preview (`build.py serve`).
+"""Hardening of the authors' preview (`build.py serve`) and of output into a closed pipe.
 
 The preview's server runs in this process, on a free port, against a tiny output folder
 (no build needed); requests are written by hand on raw sockets, so malformed ones reach it
 as a browser or an attacker would send them. Its stderr is captured at the file descriptor.
 """
 
+import io
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
+from conftest import write_project
+from handoutkit import PROJECT_ROOT, cli
 from handoutkit.serve import MAX_HANDLERS, make_server
 
 
@@ -135,3 +141,37 @@ class TestConnections:
 
 def get_with_timeout(port: int, timeout: float) -> int:
     return ask(port, f"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode(), timeout)[0]
+
+
+# --- output into a closed pipe ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return write_project(tmp_path_factory.mktemp("pipe") / "project")
+
+
+class TestClosedPipe:
+    @pytest.mark.parametrize("command", [["--list"], ["check"]])
+    def test_a_closed_stdout_ends_quietly(self, project, command):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader has gone before anything is printed
+        err = io.StringIO()
+        with open(write_end, "w", encoding="utf-8") as out:
+            assert cli.main([*command, "--root", project], out, err) == cli.CLOSED_PIPE
+        assert err.getvalue() == ""
+
+    def test_another_broken_pipe_is_still_an_error(self, project, monkeypatch):
+        def broken(*args, **kwargs):
+            raise BrokenPipeError(32, "Broken pipe")  # as from a worker's pipe; stdout is fine
+        monkeypatch.setattr("handoutkit.project.load_project", broken)
+        out, err = io.StringIO(), io.StringIO()
+        assert cli.main(["--list", "--root", project], out, err) == 1
+        assert "unexpected BrokenPipeError" in err.getvalue()
+
+    def test_list_into_head_prints_one_line_and_no_error(self, project):
+        completed = subprocess.run(
+            f"'{sys.executable}' build.py --list --root '{project}' | head -1", shell=True,
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # each line written at once: head closes mid-list
+        assert completed.stdout.count("\n") == 1 and completed.stdout.endswith(".pdf\n")
+        assert completed.stderr == ""
