@@ -134,9 +134,10 @@ def main(argv=None, out=sys.stdout, err=sys.stderr, prog: str = "build.py") -> i
     is built when a problem concerns every target); 2 = bad command line; 141 = the
     reader of the output went away (`build.py --list | head -1`), which is not an error."""
     try:
-        code = run(argv, out, err, prog)
-        out.flush()  # the output's last lines are written here, where a closed pipe is caught, not at exit
-        return code
+        try:
+            return run(argv, out, err, prog)
+        finally:  # also after --version's exit: the last lines are written here, not at exit
+            out.flush()
     except BrokenPipeError:
         if not reader_gone(out):
             raise

@@ -168,6 +168,16 @@ class TestClosedPipe:
         assert cli.main(["--list", "--root", project], out, err) == 1
         assert "unexpected BrokenPipeError" in err.getvalue()
 
+    def test_version_into_a_closed_pipe_ends_quietly(self):
+        buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+        process = subprocess.Popen([sys.executable, "build.py", "--version"], cwd=PROJECT_ROOT, env=buffered,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # argparse prints the version into stdout's buffer and exits; the buffer is flushed
+        # after the reader has gone (unbuffered, argparse itself ignores the error)
+        process.stdout.close()
+        assert process.stderr.read() == b""
+        assert process.wait(timeout=60) == cli.CLOSED_PIPE
+
     def test_list_into_head_prints_one_line_and_no_error(self, project):
         completed = subprocess.run(
             f"'{sys.executable}' build.py --list --root '{project}' | head -1", shell=True,
