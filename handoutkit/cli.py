@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import select
 import sys
 import time
 from dataclasses import replace
@@ -124,10 +125,41 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+CLOSED_PIPE = 141  # what a shell reports for a program ended by SIGPIPE (128 + 13)
+
+
 def main(argv=None, out=sys.stdout, err=sys.stderr, prog: str = "build.py") -> int:
     """Run the build; 0 = every target built and passed; 1 = a target failed, or the
     content has problems (the targets they touch fail, the others are built; nothing
-    is built when a problem concerns every target); 2 = bad command line."""
+    is built when a problem concerns every target); 2 = bad command line; 141 = the
+    reader of the output went away (`build.py --list | head -1`), which is not an error."""
+    try:
+        try:
+            return run(argv, out, err, prog)
+        finally:  # also after --version's exit: the last lines are written here, not at exit
+            out.flush()
+    except BrokenPipeError:
+        if not reader_gone(out):
+            raise
+        # As the Python docs advise: the rest of the output, and the interpreter's last
+        # flush of it, go to devnull, so no "Exception ignored ... BrokenPipeError" follows.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        return CLOSED_PIPE
+
+
+def reader_gone(out) -> bool:
+    """Whether `out` is a pipe or socket whose reader has closed it (poll says POLLERR):
+    a BrokenPipeError from anything else, such as a worker's pipe, stays an error."""
+    try:
+        poller = select.poll()
+        poller.register(out.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # a StringIO, or a closed file: no pipe to lose
+        return False
+
+
+def run(argv, out, err, prog: str) -> int:
+    """main() itself: the command the first word names, else the build."""
     argv = as_options(sys.argv[1:] if argv is None else list(map(str, argv)))
     if argv[:1] == ["new"]:
         from .scaffold import new_main
@@ -181,8 +213,8 @@ def main(argv=None, out=sys.stdout, err=sys.stderr, prog: str = "build.py") -> i
         print(f"{len(error.problems)} problem(s) in the content; nothing was built.", file=err)
         return 1
     except Exception as error:  # a bug or a broken machine: one line, the traceback on request
-        if args.debug:
-            raise
+        if args.debug or isinstance(error, BrokenPipeError) and reader_gone(out):
+            raise  # a closed stdout ends quietly: main()
         print(f"error: unexpected {type(error).__name__}: {error} (run again with --debug for details)", file=err)
         return 1
     finally:

@@ -6,19 +6,27 @@ handout in that language, a change to the catalog's own template or stylesheet
 rewrites only the catalog, and anything else rebuilds everything. The catalog
 page, as served here (never the file on disk), carries a small script that asks
 /__version every second and reloads when a rebuild has finished.
+
+Only this computer's browser is answered: the Host header must name 127.0.0.1 or
+localhost and the port (a web page cannot point its own name at 127.0.0.1 and read
+the handouts: DNS rebinding). Hidden files, folder listings, paths out of the output
+folder and malformed requests are refused with a status and a short body, never a
+traceback; at most MAX_HANDLERS requests are answered at once.
 """
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
 import time
 import traceback
 from functools import partial
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from . import PROJECT_ROOT
 from .discover import Selection
@@ -28,6 +36,8 @@ from .incremental import CATALOG_FILES
 WATCHED = ("handouts", "templates", "styles")
 POLL_SECONDS = 1.0
 SETTLE_SECONDS = 0.2  # editors save in bursts (temp file, rename): wait for the last one
+MAX_HANDLERS = 8  # requests answered at once; further connections wait in the listen queue
+REQUEST_TIMEOUT = 10  # seconds a connection may stay silent before it is closed (and its slot freed)
 
 # Injected before </body> of served HTML pages. The version it starts from is
 # written in, so a rebuild that ends between loading and the first poll still reloads.
@@ -64,7 +74,7 @@ def main(argv=None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     state = {"version": 0}
     try:  # listen first: a port in use fails at once, not after a build
-        server = ThreadingHTTPServer(("127.0.0.1", args.port), partial(Handler, state=state, directory=str(out_dir)))
+        server = make_server(out_dir, args.port, state)
     except OSError as error:
         print(f"error: cannot listen on 127.0.0.1:{args.port}: {error.strerror} (try --port with another number)",
               file=sys.stderr)
@@ -203,13 +213,94 @@ def rebuild_catalog(root: Path, out_dir: Path) -> None:
 
 # --- serving ---------------------------------------------------------------------------
 
+def make_server(out_dir: Path, port: int, state: dict) -> "PreviewServer":
+    """The preview's server on 127.0.0.1:port (0: any free port), listening but not yet serving."""
+    return PreviewServer(("127.0.0.1", port), partial(Handler, state=state, directory=str(out_dir)))
+
+
+class PreviewServer(ThreadingHTTPServer):
+    """A thread per request, at most MAX_HANDLERS at once; a client that went away is not an error."""
+
+    def __init__(self, address, handler):
+        self.slots = threading.BoundedSemaphore(MAX_HANDLERS)
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        # Waits here, in the accepting thread, for a free slot: a flood of connections
+        # queues in the kernel instead of starting a thread each.
+        self.slots.acquire()
+        try:
+            super().process_request(request, client_address)  # starts the thread
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return  # a reload or a closed tab mid-download: nothing to report
+        # A bug in answering one request: one line, and the preview goes on.
+        print(f"serve: error answering a request: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+
+
 class Handler(SimpleHTTPRequestHandler):
     """Static files from the output folder, never cached; /__version; and the reload
     script added to HTML pages on their way out."""
 
+    timeout = REQUEST_TIMEOUT
+    # An error answers with a status line even when the request line is garbage (which
+    # http.server otherwise takes for HTTP/0.9, and answers with a bare body).
+    default_request_version = "HTTP/1.0"
+
     def __init__(self, *args, state: dict, **kwargs):
         self.state = state
         super().__init__(*args, **kwargs)
+
+    def parse_request(self) -> bool:
+        """The request line and headers, then the refusals: before any file is looked at."""
+        if not super().parse_request():
+            return False  # a malformed request: already answered 400
+        if refusal := self.refusal():
+            status, explain = refusal
+            self.close_connection = True
+            self.send_error(status, explain=explain)
+            return False
+        return True
+
+    def refusal(self) -> tuple[HTTPStatus, str] | None:
+        """Why this request gets no answer but an error, if it does not."""
+        port = self.server.server_address[1]
+        hosts = [host.strip().lower() for host in self.headers.get_all("Host", [])]
+        if len(hosts) != 1 or hosts[0] not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            return HTTPStatus.BAD_REQUEST, (f"This preview answers only http://127.0.0.1:{port}/ "
+                                            f"and http://localhost:{port}/")  # send_error adds the full stop
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if not path.startswith("/") or path.startswith("//"):
+            return HTTPStatus.BAD_REQUEST, "The request must ask for a path such as /index.html"
+        path = unquote(path)
+        if any(ord(char) < 32 or char == "\x7f" for char in path):
+            return HTTPStatus.BAD_REQUEST, "The path has a control character"
+        if any(word.startswith(".") for word in path.split("/")):  # hidden files, "." and ".."
+            return HTTPStatus.NOT_FOUND, None
+        return None if self.servable(Path(self.translate_path(self.path))) else (HTTPStatus.NOT_FOUND, None)
+
+    def servable(self, path: Path) -> bool:
+        """A file, or a folder with an index page, whose real path is inside the output folder
+        (the preview never lists a folder, nor follows a link out of it)."""
+        folder = os.path.realpath(self.directory)
+        if os.path.commonpath([os.path.realpath(path), folder]) != folder:
+            return False
+        return not path.is_dir() or any((path / index).is_file() for index in ("index.html", "index.htm"))
+
+    def list_directory(self, path):
+        self.send_error(HTTPStatus.NOT_FOUND)  # never a listing (servable() refuses these first)
+        return None
 
     def do_GET(self):
         url_path = urlsplit(self.path).path

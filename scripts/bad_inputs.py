@@ -9,10 +9,13 @@ test_hardening.py, test_clinic_and_variants.py) assert these messages; this
 script only shows them all in one table, for authors and reviewers.
 """
 
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from PIL import Image
@@ -135,6 +138,47 @@ NOT_ERRORS = {
 }
 
 
+# Requests the authors' preview (`build.py serve`) refuses (tests/test_serve_hardening.py).
+PREVIEW_REQUESTS = [
+    ("another site's name in Host (DNS rebinding)", "GET / HTTP/1.1\r\nHost: evil.example:{port}\r\n\r\n"),
+    ("no Host header", "GET / HTTP/1.0\r\n\r\n"),
+    ("hidden file", "GET /.handoutkit-inputs.json HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"),
+    ("folder without index.html", "GET /demo/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"),
+    ("../ out of the folder", "GET /demo/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"),
+    ("NUL in the path", "GET /%00 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"),
+    ("malformed request line", "GARBAGE\r\n\r\n"),
+]
+
+
+def preview_table() -> None:
+    """Each refused request sent to a preview server of an output folder, and its answer."""
+    from handoutkit.serve import make_server
+    print("\n## Requests the preview refuses\n")
+    print("`build.py serve` answers these with an error and a short page, and prints nothing.\n")
+    print("| request | status | the page says |\n|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "demo").mkdir()
+        (Path(folder) / ".handoutkit-inputs.json").write_text("{}")
+        server = make_server(Path(folder), 0, {"version": 0})
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        for name, raw in PREVIEW_REQUESTS:
+            status, page = answer(server.server_address[1], raw)
+            explained = re.search(r"explanation: \d+ - (.*?)</p>", page)
+            said = (explained[1] if explained else "").replace(str(server.server_address[1]), "PORT")
+            print(f"| {name} | {status} | {said} |")
+        server.shutdown()
+        server.server_close()
+
+
+def answer(port: int, raw: str) -> tuple[str, str]:
+    """The status line and the page the server answers to raw."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw.format(port=port).encode())
+        response = b"".join(iter(lambda: sock.recv(65536), b"")).decode("utf-8", "replace")
+    head, _, page = response.partition("\r\n\r\n")
+    return head.split("\r\n")[0].split(" ", 1)[1], page
+
+
 def run_case(name: str, files: dict, setup) -> tuple[int, list[str]]:
     with tempfile.TemporaryDirectory() as folder:
         root = write_project(Path(folder) / "p", files)
@@ -159,6 +203,7 @@ def main() -> None:
         cell = "<br>".join(f"`{line}`" for line in said[:4]).replace("|", "\\|")
         cell = f"{NOT_ERRORS[name]}: {cell}" if name in NOT_ERRORS else cell
         print(f"| {name} | {code} | {cell} |", flush=True)
+    preview_table()
 
 
 if __name__ == "__main__":
