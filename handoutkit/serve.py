@@ -9,7 +9,8 @@ page, as served here (never the file on disk), carries a small script that asks
 
 Only this computer's browser is answered: the Host header must name 127.0.0.1 or
 localhost and the port (a web page cannot point its own name at 127.0.0.1 and read
-the handouts: DNS rebinding). Hidden files, folder listings, paths out of the output
+the handouts: DNS rebinding). `--host` listens on another address (0.0.0.0 in a
+container, whose port the host machine maps); its name, if it is one, is answered too. Hidden files, folder listings, paths out of the output
 folder and malformed requests are refused with a status and a short body, never a
 traceback; at most MAX_HANDLERS requests are answered at once.
 """
@@ -17,7 +18,9 @@ traceback; at most MAX_HANDLERS requests are answered at once.
 import argparse
 import json
 import os
+import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -62,6 +65,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="build.py serve",
                                      description="Serve the built handouts on 127.0.0.1 and rebuild on save.")
     parser.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0: any free port)")
+    parser.add_argument("--host", default=LOCAL, type=host_name,
+                        help=f"address to listen on (default: {LOCAL}; 0.0.0.0 in a container, to reach it "
+                             "from the host machine through a mapped port)")
     parser.add_argument("--out", type=Path, help="output folder (default: dist/)")
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -74,10 +80,10 @@ def main(argv=None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     state = {"version": 0}
     try:  # listen first: a port in use fails at once, not after a build
-        server = make_server(out_dir, args.port, state)
+        server = make_server(out_dir, args.port, state, args.host)
     except OSError as error:
-        print(f"error: cannot listen on 127.0.0.1:{args.port}: {error.strerror} (try --port with another number)",
-              file=sys.stderr)
+        print(f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error} "
+              "(try --port with another number, or --host with an address of this computer)", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -85,7 +91,7 @@ def main(argv=None) -> int:
         # Taken before the first build: a file saved while it runs is rebuilt after it.
         before = snapshot(root)
         rebuild(root, out_dir, None)
-        say(f"Serving {out_dir} at http://127.0.0.1:{server.server_address[1]}/ - "
+        say(f"Serving {out_dir} at http://{shown(args.host)}:{server.server_address[1]}/ - "
             f"watching {', '.join(f'{d}/' for d in WATCHED)}; press Ctrl-C to stop.")
         watch(root, out_dir, state, before)
     except KeyboardInterrupt:
@@ -213,9 +219,26 @@ def rebuild_catalog(root: Path, out_dir: Path) -> None:
 
 # --- serving ---------------------------------------------------------------------------
 
-def make_server(out_dir: Path, port: int, state: dict) -> "PreviewServer":
-    """The preview's server on 127.0.0.1:port (0: any free port), listening but not yet serving."""
-    return PreviewServer(("127.0.0.1", port), partial(Handler, state=state, directory=str(out_dir)))
+LOCAL = "127.0.0.1"
+ANY = ("0.0.0.0", "::")  # every address: the browser names the machine as it reaches it
+
+
+def host_name(text: str) -> str:
+    """--host: an IP address or a host name, nothing else (it is matched against Host headers)."""
+    if not re.fullmatch(r"[A-Za-z0-9.:-]{1,253}", text):
+        raise argparse.ArgumentTypeError(f"'{text}' is not an address or host name (e.g. 0.0.0.0)")
+    return text.lower()
+
+
+def shown(host: str) -> str:
+    """The address to print for the author: one a browser on this machine can open."""
+    return LOCAL if host in ANY else host
+
+
+def make_server(out_dir: Path, port: int, state: dict, host: str = LOCAL) -> "PreviewServer":
+    """The preview's server on host:port (0: any free port), listening but not yet serving."""
+    server_class = PreviewServer6 if ":" in host else PreviewServer
+    return server_class((host, port), partial(Handler, state=state, directory=str(out_dir)))
 
 
 class PreviewServer(ThreadingHTTPServer):
@@ -241,12 +264,25 @@ class PreviewServer(ThreadingHTTPServer):
         finally:
             self.slots.release()
 
+    def answered_hosts(self) -> set[str]:
+        """The Host header values this server answers: this computer's names and, if it
+        listens on one named address, that name."""
+        port = self.server_address[1]
+        names = {LOCAL, "localhost"} | ({self.server_address[0]} if self.server_address[0] not in ANY else set())
+        return {f"[{name}]:{port}" if ":" in name else f"{name}:{port}" for name in names}
+
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]
         if isinstance(error, (ConnectionError, TimeoutError)):
             return  # a reload or a closed tab mid-download: nothing to report
         # A bug in answering one request: one line, and the preview goes on.
         print(f"serve: error answering a request: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+
+
+class PreviewServer6(PreviewServer):
+    """The same, listening on an IPv6 address (--host ::1, --host ::)."""
+
+    address_family = socket.AF_INET6
 
 
 class Handler(SimpleHTTPRequestHandler):
@@ -275,11 +311,11 @@ class Handler(SimpleHTTPRequestHandler):
 
     def refusal(self) -> tuple[HTTPStatus, str] | None:
         """Why this request gets no answer but an error, if it does not."""
-        port = self.server.server_address[1]
         hosts = [host.strip().lower() for host in self.headers.get_all("Host", [])]
-        if len(hosts) != 1 or hosts[0] not in (f"127.0.0.1:{port}", f"localhost:{port}"):
-            return HTTPStatus.BAD_REQUEST, (f"This preview answers only http://127.0.0.1:{port}/ "
-                                            f"and http://localhost:{port}/")  # send_error adds the full stop
+        answered = self.server.answered_hosts()
+        if len(hosts) != 1 or hosts[0] not in answered:
+            names = " and ".join(f"http://{host}/" for host in sorted(answered))
+            return HTTPStatus.BAD_REQUEST, f"This preview answers only {names}"  # send_error adds the full stop
         path = self.path.split("?", 1)[0].split("#", 1)[0]
         if not path.startswith("/") or path.startswith("//"):
             return HTTPStatus.BAD_REQUEST, "The request must ask for a path such as /index.html"

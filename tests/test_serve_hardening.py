@@ -185,3 +185,34 @@ class TestClosedPipe:
             env={**os.environ, "PYTHONUNBUFFERED": "1"})  # each line written at once: head closes mid-list
         assert completed.stdout.count("\n") == 1 and completed.stdout.endswith(".pdf\n")
         assert completed.stderr == ""
+
+
+class TestHostOption:
+    """serve --host (issue 14): a container's preview listens on every address; the Host
+    check still answers only this computer's names, and a named address's own name."""
+
+    def ask(self, server, host_header):
+        port = server.server_address[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(f"GET /index.html HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\n\r\n".encode())
+            return conn.recv(100).split(b" ")[1]
+
+    def test_every_address_answers_this_computers_names_only(self, tmp_path):
+        (tmp_path / "index.html").write_text("<p>hi</p>")
+        server = make_server(tmp_path, 0, {"version": 0}, "0.0.0.0")
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            port = server.server_address[1]
+            assert self.ask(server, f"localhost:{port}") == b"200"
+            assert self.ask(server, f"127.0.0.1:{port}") == b"200"
+            assert self.ask(server, f"0.0.0.0:{port}") == b"400"
+            assert self.ask(server, f"evil.example:{port}") == b"400"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    def test_a_bad_host_is_a_usage_error(self):
+        from handoutkit.serve import parse_args
+        assert parse_args(["--host", "0.0.0.0"]).host == "0.0.0.0"
+        with pytest.raises(SystemExit):
+            parse_args(["--host", "evil host/x"])
