@@ -97,11 +97,11 @@ def card_field() -> dict:
     types = {"id": string("lower-case letters, digits and -; also the form field's name",
                           pattern=full_match(cards.ID_RE)),
              "kind": string("text, date or phone", enum=list(cards.KINDS)),
-             "clinic": string("the clinic profile's key whose value fills it",
-                              enum=sorted({key for keys in cards.CLINIC_KEYS.values() for key in keys})),
+             "clinic": string("the clinic profile's key whose value fills it (\"\": none, a line to write on)",
+                              enum=["", *sorted({key for keys in cards.CLINIC_KEYS.values() for key in keys})]),
              "side": string("front (default) or back", enum=list(cards.SIDES))}
     fits = [{"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
-             "then": {"properties": {"clinic": {"enum": list(keys)}}}} for kind, keys in cards.CLINIC_KEYS.items()]
+             "then": {"properties": {"clinic": {"enum": ["", *keys]}}}} for kind, keys in cards.CLINIC_KEYS.items()]
     return table(keyed(cards.FIELD_KEYS, types), ("id", "kind"), allOf=fits)
 
 

@@ -198,6 +198,8 @@ HANDOUT_MISTAKES = [
     ("status not known", 'status = "draft"', 'status = "final"', "status 'final' is not one of draft, approved"),
     ("review date not a date", "next_review = 2027-07-10", 'next_review = "soon"', "'next_review' must be a date"),
     ("card field kind", 'kind = "text"', 'kind = "email"', "kind 'email' is not one of text, date, phone"),
+    ("clinic key that does not fit", 'clinic = "phone_after_hours"', 'clinic = "name"',
+     "clinic 'name' cannot fill a phone field"),
     ("unknown role", 'help = "when-to-call"', 'help = "when-to-call"\nhelpp = "about"', "unknown role 'helpp'"),
     ("approved without approver", 'status = "draft"', 'status = "approved"', "missing required key 'approver'"),
 ]
@@ -222,6 +224,15 @@ class TestMistakes:
     @pytest.mark.parametrize("what, old, new, said", META_MISTAKES, ids=[m[0] for m in META_MISTAKES])
     def test_meta_toml(self, tmp_path, what, old, new, said):
         self.check(tmp_path, "handouts/demo/en/meta.toml", "meta", old, new, said)
+
+    def test_what_the_builder_accepts_the_schema_accepts_too(self, tmp_path):
+        root = write_project(tmp_path / "project")
+        path = root / "handouts/demo/handout.toml"
+        text = path.read_text().replace('status = "draft"', 'status = "approved"\napprover = "A. Reviewer, MD"\n'
+                                        'approved_on = 2026-02-01\npictograms = ["phone"]')
+        path.write_text(text.replace('kind = "text"', 'kind = "text"\nclinic = ""\nside = "front"', 1))
+        assert toml_errors("handout", path) == []
+        assert run_main("check", "--root", root).returncode == 0
 
     def test_strings_without_a_required_string(self, tmp_path):
         self.check(tmp_path, "templates/strings/en.toml", "strings", 'colon = ": "', "",
