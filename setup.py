@@ -1,7 +1,8 @@
-"""The wheel carries the builder's templates/ and styles/ (fonts included) as package
-data, in handoutkit/assets/: the repository keeps them at its top level, where authors
-find them, and this copies them in when a wheel is built (handoutkit/__init__.py,
-ASSETS_ROOT). Everything else is in pyproject.toml."""
+"""The wheel carries the builder's templates/ and styles/ (fonts included), and the JSON
+Schemas of the author's files (schemas/), as package data, in handoutkit/assets/: the
+repository keeps them at its top level, where authors find them, and this copies them in
+when a wheel is built (handoutkit/__init__.py, ASSETS_ROOT). Everything else is in
+pyproject.toml."""
 
 import shutil
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-ASSETS = ("templates", "styles")
+ASSETS = ("templates", "styles", "schemas")
 
 
 class BuildWithAssets(build_py):

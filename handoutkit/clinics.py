@@ -16,6 +16,7 @@ from .model import id_problem
 
 REQUIRED = ("id", "name", "phone", "phone_after_hours", "emergency")
 OPTIONAL = ("department", "logo", "address", "url")
+PHONE_KEYS = ("phone", "phone_after_hours", "emergency")  # each must be a phone number (PHONE_RE)
 # A number, with an optional extension written "ext. 123" or "x123".
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{1,30}(?: ?(?:ext\.?|x) ?[0-9]{1,6})?$")
 # Longest value (characters) of each key, and where it must fit. The contact block,
@@ -100,7 +101,7 @@ def check_values(values: dict, path: Path, problems: list) -> None:
                                     "shorten it", line_of(path, key)))
     if values.get("id") and (wrong := id_problem(values["id"])):
         problems.append(Problem(path, f"id {wrong}", "it names the output folder", line_of(path, "id")))
-    for key in ("phone", "phone_after_hours", "emergency"):
+    for key in PHONE_KEYS:
         if values.get(key) and not PHONE_RE.match(values[key]):
             problems.append(Problem(path, f"'{key}' = '{values[key]}' is not a phone number",
                                     "digits, spaces, + ( ) - . / and an extension such as 'ext. 12' only", line_of(path, key)))

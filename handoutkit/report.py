@@ -3,9 +3,14 @@
 import json
 from pathlib import Path
 
+from . import __version__
 from .files import write_atomically
 
 MANIFEST = "manifest.json"
+# The manifest's layout (schemas/manifest.schema.json): raised only when a key changes
+# meaning or goes away, so a reader can refuse what it does not understand. Readers here
+# take a manifest without it (written before it existed) as version 1.
+SCHEMA_VERSION = 1
 
 
 def manifest_entry(result) -> dict:
@@ -54,14 +59,19 @@ def update_manifest(out_dir: Path, results) -> dict:
     for result in results:
         if result.ok and not result.up_to_date:
             entries[result.target.relpath] = manifest_entry(result)
-    manifest = {
-        "targets": [entries[k] for k in sorted(entries)],
-        # By path, as "targets": the same manifest whatever order workers finish in.
-        "failed": sorted(({"path": r.target.relpath, "problems": r.problems} for r in results if not r.ok),
-                         key=lambda f: f["path"]),
-    }
+    # By path, as "targets": the same manifest whatever order workers finish in.
+    failed = sorted(({"path": r.target.relpath, "problems": r.problems} for r in results if not r.ok),
+                    key=lambda f: f["path"])
+    manifest = make_manifest([entries[k] for k in sorted(entries)], failed)
     write_atomically(path, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
     return manifest
+
+
+def make_manifest(targets: list, failed: list) -> dict:
+    """The whole manifest: which layout it has and which builder wrote it, then its
+    entries (shards.merge writes the same for merged shards)."""
+    return {"schema_version": SCHEMA_VERSION, "generator": f"handoutkit {__version__}",
+            "targets": targets, "failed": failed}
 
 
 def read_manifest(path: Path) -> dict:

@@ -4,6 +4,9 @@ The skeleton is the project's own data, so a team changes what every new handout
 with (its house sections, its standard warning signs) without Python. The copy is a
 draft to be written over; it builds as it is, with a placeholder source that says to
 replace it (printed as a draft: --release refuses it).
+
+Each TOML file of the skeletons starts with a `#:schema` line, which an editor follows to
+the project's schemas/ (written there by `new` when the project has none: schemas.py).
 """
 
 import argparse
@@ -45,6 +48,9 @@ def new_main(argv, out, err, prog: str = "build.py") -> int:
     if not is_project(project):
         copy_skeleton(find(args.root, PROJECT_SKELETON), project, fill)
     copy_skeleton(find(args.root, SKELETON), folder, fill)
+    if not (project / "schemas").exists():  # the copies' `#:schema` first lines point there
+        from .schemas import write_schemas  # the content modules: only for `new`
+        write_schemas(project / "schemas")
     where = f"cd {project} && " if project != args.root else ""
     print(f"made {folder}: write its text in en/ and its sources in handout.toml, then {where}`{prog} check` "
           f"and `{prog} --handout {args.id}`", file=out)

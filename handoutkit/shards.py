@@ -17,6 +17,7 @@ from pathlib import Path
 from . import PROJECT_ROOT
 from .files import copy_atomically, write_atomically
 from .incremental import MANIFEST, CACHE, Cache, read_cache, read_json, write_cache
+from .report import make_manifest
 
 # Relative cost of laying out and checking one target (a card is 1): the format's and
 # the script's `cost` in the settings (defaults.toml), times the variants'.
@@ -92,8 +93,7 @@ def merge(dirs: list[Path], out_dir: Path) -> Merged:
                 problems.append(f"{entry['path']} differs between shards (is one shard out of date?)")
         failed |= {f["path"]: f for f in manifest.get("failed", [])}
         join_caches(cache, read_cache(folder))
-    manifest = {"targets": [entries[k] for k in sorted(entries)],
-                "failed": [failed[k] for k in sorted(failed)]}
+    manifest = make_manifest([entries[k] for k in sorted(entries)], [failed[k] for k in sorted(failed)])
     write_json(out_dir / MANIFEST, manifest)
     if cache.targets:
         write_cache(out_dir, cache)

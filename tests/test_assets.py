@@ -61,6 +61,7 @@ def test_the_wheel_carries_the_assets_and_builds_a_project_elsewhere(tmp_path):
     wheel = next((tmp_path / "wheel").glob("handoutkit-*.whl"))
     subprocess.run(pip + ["install", "--no-deps", "--target", tmp_path / "site", wheel], check=True, timeout=300)
     assert (tmp_path / "site/handoutkit/assets/styles/fonts/NotoSans-Regular.ttf").is_file()
+    assert (tmp_path / "site/handoutkit/assets/schemas/handout.schema.json").is_file()  # for editors (README: Schemas)
     root, env = bare_project(tmp_path / "project"), {**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site")}
     where = subprocess.run([sys.executable, "-c", "import handoutkit; print(handoutkit.ASSETS_ROOT)"], cwd=root,
                            env=env, capture_output=True, text=True, timeout=60).stdout.strip()
