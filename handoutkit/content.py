@@ -49,7 +49,8 @@ ROLES = {
     "learn-more": "where to learn more: the clinic's QR code goes beside it",
 }
 SOURCE_KEYS = {"short", "authors", "title", "journal", "year", "doi", "pmid", "url"}
-META_KEYS = {"title", "subtitle", "translation", "card", "figures"}  # card labels, figure words
+META_KEYS = {"title", "subtitle", "keywords", "translation", "card", "figures"}  # card labels, figure words
+MAX_KEYWORDS = 12  # topic words for the PDF's Keywords: what a library search finds it by
 STATUSES = ("draft", "approved")
 
 SECTION_RE = re.compile(r"^##\s+(?P<heading>.+?)\s*\{#(?P<id>[a-z0-9-]+)\}\s*$")
@@ -277,7 +278,19 @@ def load_meta(folder: Path, problems: list) -> dict:
         return {}
     check_keys(data, META_KEYS, path, "", problems)
     require(data, "title", str, path, problems)
+    check_keywords(data.get("keywords"), path, problems)
     return data
+
+
+def check_keywords(keywords, path: Path, problems: list) -> None:
+    """Optional topic words, in the language's own words: a short list of short texts."""
+    if keywords is None:
+        return
+    if not (isinstance(keywords, list) and 0 < len(keywords) <= MAX_KEYWORDS
+            and all(isinstance(k, str) and k.strip() and len(k) <= 60 and "," not in k for k in keywords)):
+        problems.append(Problem(path, "'keywords' must be a list of 1 to 12 short words or phrases without commas",
+                                'write e.g. keywords = ["lupus", "CAR-T cell therapy", "clinical trial"]',
+                                line_of(path, "keywords")))
 
 
 def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
@@ -309,7 +322,8 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
         return None
     sections = [replace(s, role=handout.role_of(s.id)) for s in sections]
     return Text(path, lang, fmt, title or meta["title"], meta.get("subtitle", ""),
-                intro, tuple(sections), partials, card_labels(meta), figure_words(meta))
+                intro, tuple(sections), partials, card_labels(meta), figure_words(meta),
+                tuple(meta.get("keywords") or ()))
 
 
 def read_lines(path: Path, problems: list, root: Path | None = None) -> list[Line]:

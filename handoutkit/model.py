@@ -130,6 +130,7 @@ class Text:
     partials: dict[str, str] = field(default_factory=dict)  # name -> Markdown, as included
     card_labels: dict[str, str] = field(default_factory=dict)  # card field id -> label (meta.toml)
     figures: dict[str, FigureWords] = field(default_factory=dict)  # figure id -> words (meta.toml)
+    keywords: tuple[str, ...] = ()  # topic words for the PDF's Keywords (meta.toml)
 
 
 def partial_path(handout_dir: Path, lang: str, name: str) -> Path:

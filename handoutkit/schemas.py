@@ -171,6 +171,8 @@ def meta_schema() -> dict:
               "additionalProperties": text(maxLength=cards.MAX_LABEL_CHARS),
               "description": "a label for each [[card.fields]] id of handout.toml"}
     types = {"title": text("the handout's title in this language"), "subtitle": string(),
+             "keywords": names(text(maxLength=60, pattern="^[^,]*$"), "topic words for the PDF's Keywords",
+                               minItems=1, maxItems=content.MAX_KEYWORDS),
              "translation": table(keyed(translations.TRANSLATION_KEYS, translation),
                                   ("source_version", "status", "translator"), "a translation's record (not in the "
                                   "source language)", allOf=[when_approved("approver", "approved_on")]),

@@ -117,7 +117,7 @@ def test_sources_are_formatted_with_journal_year_and_ids(tiny):
 def test_unknown_meta_key_is_reported_once(tiny):
     (tiny / "handouts/demo/en/meta.toml").write_text('title = "T"\ntitel = "typo"\n' + CARD_LABELS["en"])
     [problem] = problems_of(tiny)
-    assert "meta.toml:2: unknown key 'titel' (did you mean 'title'? allowed keys: card, figures, subtitle, title, translation)" in problem
+    assert "meta.toml:2: unknown key 'titel' (did you mean 'title'? allowed keys: card, figures, keywords, subtitle, title, translation)" in problem
 
 
 def test_load_text_splits_intro_and_sections(tiny):
@@ -127,3 +127,10 @@ def test_load_text_splits_intro_and_sections(tiny):
     assert problems == []
     assert text.intro == "<p>Intro for you.</p>"
     assert [s.heading for s in text.sections] == ["About this", "When to call"]
+
+
+@pytest.mark.parametrize("value", ['"lupus"', '[]', '["a, b"]', '[""]', '[1]'])
+def test_keywords_must_be_a_short_list_of_phrases(tiny, value):
+    (tiny / "handouts/demo/en/meta.toml").write_text(f'title = "T"\nkeywords = {value}\n' + CARD_LABELS["en"])
+    [problem] = problems_of(tiny)
+    assert "meta.toml:2: 'keywords' must be a list of 1 to 12 short words or phrases without commas" in problem

@@ -6,6 +6,7 @@ import html
 import json
 import re
 import subprocess
+import tomllib
 
 import pytest
 
@@ -97,6 +98,12 @@ def test_title_and_language_are_set(built, target, project):
     reader = read_pdf(pdf_of(built, target))
     assert reader.metadata.title == project.texts[target.key].title
     assert reader.trailer["/Root"]["/Lang"] == target.lang
+    # Keywords: the language's topic words from its meta.toml, else the handout's id.
+    meta = tomllib.loads((PROJECT_ROOT / "handouts" / target.handout / target.lang / "meta.toml").read_text())
+    assert reader.metadata["/Keywords"] == ", ".join(meta.get("keywords", [target.handout]))
+    assert reader.metadata["/Creator"].startswith("handoutkit ")
+    direction = reader.trailer["/Root"]["/ViewerPreferences"].get("/Direction")
+    assert direction == ("/R2L" if target.lang == "ar" else None)
 
 
 def found(phrase, extracted, lang):
