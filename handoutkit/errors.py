@@ -13,9 +13,11 @@ class Problem:
     message: str
     hint: str = ""
     line: int | None = None
+    column: int | None = None  # with a line: where an invisible character is (invisible.py)
 
     def __str__(self) -> str:
         where = display_path(self.path) + (f":{self.line}" if self.line else "")
+        where += f":{self.column}" if self.line and self.column else ""
         text = f"{where}: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 
