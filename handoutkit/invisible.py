@@ -24,6 +24,9 @@ ZERO_WIDTH = frozenset({0x200B, 0x2060, 0xFEFF})
 JOINERS = frozenset({0x200C, 0x200D})  # ZWNJ, ZWJ
 JOINING_SCRIPTS = frozenset({"Arab", "Deva", "Beng", "Guru", "Gujr", "Orya", "Taml", "Telu", "Knda", "Mlym",
                              "Sinh", "Mymr", "Khmr"})
+# Every character what_is_wrong may refuse, so a line is scanned in one pass, not one
+# call a character (a text may be 500 KB).
+SUSPECT_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 # As html.unescape finds them (a numeric one needs no semicolon there).
 CHAR_REF_RE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]{0,31};)")
 # A TOML escape preceded by an even number of backslashes (`\\u202E` is a backslash, then text).
@@ -61,7 +64,7 @@ def what_is_wrong(char: str, joiners: bool) -> tuple[str, str] | None:
     if code in ZERO_WIDTH:
         return "a zero-width character, invisible when printed", DELETE
     if code in JOINERS and not joiners:
-        return ("a zero-width joiner, invisible when printed",
+        return ("a zero-width joiner or non-joiner, invisible when printed",
                 f"{DELETE}; joiners are allowed only in texts in Arabic and Indic scripts")
     if unicodedata.category(char) == "Cc" and char not in "\t\n\r":
         return "a control character", DELETE
@@ -82,7 +85,7 @@ def problem_at(path, line: int, column: int, char: str, joiners: bool, written: 
 def line_problems(path, number: int, text: str, joiners: bool, decode) -> list[Problem]:
     """Every refused character of one line, as written and as `decode` finds them
     ((column, written, char) for each reference or escape)."""
-    found = [problem_at(path, number, column, char, joiners) for column, char in enumerate(text, 1)]
+    found = [problem_at(path, number, match.start() + 1, match[0], joiners) for match in SUSPECT_RE.finditer(text)]
     found += [problem_at(path, number, column, char, joiners, written) for column, written, char in decode(text)]
     return sorted((p for p in found if p), key=lambda p: p.column)
 

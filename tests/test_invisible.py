@@ -206,3 +206,11 @@ def watch_opens() -> list:
         sys._handoutkit_watching = True
     OPENED[:] = [[]]
     return OPENED[0]
+
+
+def test_the_one_pass_scan_finds_every_character_that_is_refused():
+    """invisible.SUSPECT_RE (the fast scan) and what_is_wrong (the rule) agree on every code point."""
+    from handoutkit.invisible import SUSPECT_RE, what_is_wrong
+    disagree = [hex(code) for code in range(0x110000)
+                if (what_is_wrong(chr(code), False) is not None) != bool(SUSPECT_RE.match(chr(code)))]
+    assert disagree == []
