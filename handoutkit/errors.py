@@ -45,7 +45,9 @@ class UsageError(ContentError):
 def line_of(path: Path, key: str) -> int | None:
     """The line where `key = ...` is first set, to point authors at it."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # Lines as the readers count them (invisible.text_lines): read_text already ends
+        # them at CR and LF, and splitlines would also end one at U+0085 or a form feed.
+        lines = path.read_text(encoding="utf-8-sig").split("\n")
     except (OSError, UnicodeDecodeError):
         return None
     pattern = re.compile(rf"^\s*(\[+\s*)?{re.escape(key)}\b")

@@ -152,8 +152,8 @@ class TestClinic:
 
     def set_value(self, path, key, value):
         lines = [f"{key} = {json.dumps(value, ensure_ascii=False)}" if line.startswith(f"{key} ") else line
-                 for line in path.read_text(encoding="utf-8").splitlines()]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                 for line in path.read_text(encoding="utf-8").split("\n")]  # not at U+0085
+        path.write_text("\n".join(lines), encoding="utf-8")
 
     @pytest.mark.parametrize("char", ["\u202e", "\u2067", "\u200b", "\ufeff", "\x85"])
     def test_a_value_with_a_bidi_control_or_zero_width_character_is_refused(self, profile, char):
@@ -161,6 +161,13 @@ class TestClinic:
         problems = []
         assert load_clinic(profile, problems) is None
         assert [str(p).split(": ")[0].rsplit(":", 2)[1:] for p in problems] == [["6", "18"]], problems
+
+    def test_a_next_line_character_does_not_shift_the_lines_of_later_keys(self, profile):
+        self.set_value(profile, "name", "Riverside\x85Hospital")
+        self.set_value(profile, "emergency", "call 911")
+        problems = []
+        load_clinic(profile, problems)
+        assert sorted((p.line, p.column) for p in problems) == [(6, 18), (11, None)], problems
 
     def test_joiners_are_allowed_in_a_value(self, profile):
         self.set_value(profile, "name", "بیمارستان می\u200cخواهم")
