@@ -70,7 +70,7 @@ def read_catalog_strings(root: Path, lang: str) -> dict:
 
 @lru_cache(maxsize=64)
 def read_prefixed_cached(path: Path, mtime_ns: int) -> dict:
-    data = tomllib.loads(read_input(path, path.parent).decode("utf-8"))  # a regular file, never a FIFO
+    data = tomllib.loads(read_input(path, path.parent).decode("utf-8-sig"))  # a regular file, never a FIFO; a BOM is no text
     return {k: v for k, v in data.items() if k.startswith(PREFIX)}
 
 

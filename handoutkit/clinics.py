@@ -75,10 +75,10 @@ WORST_CASE = Clinic(
 
 def load_clinic(path: Path, problems: list) -> Clinic | None:
     """Read and check a clinic profile; None (with problems) if it is not usable."""
-    data = read_toml(path, problems)
+    before = len(problems)
+    data = read_toml(path, problems)  # its problems count too: an invisible character (invisible.py)
     if data is None:
         return None
-    before = len(problems)
     check_keys(data, set(REQUIRED + OPTIONAL), path, "", problems)
     values = {key: require(data, key, str, path, problems) for key in REQUIRED}
     values |= {key: data[key] for key in OPTIONAL if isinstance(data.get(key), str)}

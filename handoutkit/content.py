@@ -32,6 +32,7 @@ from .errors import Problem, line_of  # line_of: also imported from here by othe
 from .files import check_input, read_input, unreadable
 from .figures import figure_words, parse_figures, parse_pictograms
 from .images import MAX_IMAGE_PIXELS, raster_problem, svg_problem  # noqa: F401 (MAX_IMAGE_PIXELS: for importers)
+from .invisible import check_markdown_lines, check_toml_text, text_lines
 from .model import Control, Handout, Section, Source, Text, id_problem, is_allowed_link, partial_path
 
 MARKDOWN_EXTENSIONS = ["attr_list", "def_list", "tables", "sane_lists"]
@@ -80,11 +81,15 @@ class Line:
 
 # --- TOML -------------------------------------------------------------------
 
-def read_toml(path: Path, problems: list, root: Path | None = None) -> dict | None:
+def read_toml(path: Path, problems: list, root: Path | None = None, lang: str | None = None) -> dict | None:
     """Parse a TOML file (a regular file inside root, by default its own folder:
-    files.check_input); a syntax error becomes a problem with its line."""
+    files.check_input); a syntax error becomes a problem with its line. Its text is in
+    `lang` (None: no one language), for the invisible characters it may hold."""
     try:
-        return tomllib.loads(read_input(path, root or path.parent).decode("utf-8"))
+        text = read_input(path, root or path.parent).decode("utf-8-sig")  # a leading BOM is no text
+        data = tomllib.loads(text)
+        check_toml_text(path, text, data, lang, problems)
+        return data
     except UnicodeDecodeError:
         problems.append(Problem(path, "file is not UTF-8 text", "save it as UTF-8"))
     except OSError as error:  # missing, a folder, a FIFO, a link out of root, no permission, ...
@@ -273,7 +278,7 @@ def parse_format_sections(data: dict, path: Path, problems: list,
 def load_meta(folder: Path, problems: list) -> dict:
     """A language's title and subtitle."""
     path = folder / "meta.toml"
-    data = read_toml(path, problems, folder.parent.parent)
+    data = read_toml(path, problems, folder.parent.parent, folder.name)
     if data is None:
         return {}
     check_keys(data, META_KEYS, path, "", problems)
@@ -308,6 +313,7 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
     lines = read_lines(path, problems, handout.path.parent)
     if len(problems) > before:  # unreadable: its sections would only be reported missing too
         return None
+    check_markdown_lines(lines, lang, problems)  # here, not after @sources: handout.toml's own check says those
     lines = expand_directives(lines, folder, handout.control, partials, problems)
     if glyphs:
         check_glyphs(lines, glyphs, problems)
@@ -335,14 +341,14 @@ def read_lines(path: Path, problems: list, root: Path | None = None) -> list[Lin
             problems.append(Problem(path, f"file is {size // 1000:,} KB, more than a handout's "
                                     f"limit of {MAX_TEXT_BYTES // 1000} KB", "shorten it or split it into handouts"))
             return []
-        text = read_input(path, root or path.parent).decode("utf-8")
+        text = read_input(path, root or path.parent).decode("utf-8-sig")  # a leading BOM is no text
     except UnicodeDecodeError as error:
         problems.append(Problem(path, f"file is not UTF-8 text (byte {error.start})", "save it as UTF-8"))
         return []
     except OSError as error:
         problems.append(unreadable(path, error))
         return []
-    return [Line(t, path, n) for n, t in enumerate(text.splitlines(), 1)]
+    return [Line(t, path, n) for n, t in enumerate(text_lines(text), 1)]
 
 
 class FindAddresses(HTMLParser):
@@ -474,6 +480,7 @@ def include_partial(line, name, folder, control, partials, problems, depth) -> l
         problems.append(Problem(line.path, f"@include '{name}' is nested too deeply", line=line.number))
         return []
     included = read_lines(path, problems, folder.parent.parent)  # handouts/
+    check_markdown_lines(included, folder.name, problems)  # the including text's language
     partials[name] = "\n".join(item.text for item in included)
     # Blank lines around the partial keep it a separate Markdown block. A shared
     # partial's own @include lines name partials of its own handout.

@@ -13,9 +13,11 @@ class Problem:
     message: str
     hint: str = ""
     line: int | None = None
+    column: int | None = None  # with a line: where an invisible character is (invisible.py)
 
     def __str__(self) -> str:
         where = display_path(self.path) + (f":{self.line}" if self.line else "")
+        where += f":{self.column}" if self.line and self.column else ""
         text = f"{where}: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 
@@ -43,7 +45,9 @@ class UsageError(ContentError):
 def line_of(path: Path, key: str) -> int | None:
     """The line where `key = ...` is first set, to point authors at it."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # Lines as the readers count them (invisible.text_lines): read_text already ends
+        # them at CR and LF, and splitlines would also end one at U+0085 or a form feed.
+        lines = path.read_text(encoding="utf-8-sig").split("\n")
     except (OSError, UnicodeDecodeError):
         return None
     pattern = re.compile(rf"^\s*(\[+\s*)?{re.escape(key)}\b")

@@ -63,7 +63,7 @@ def load_strings(templates_dir: Path, lang: str, problems: list) -> Strings | No
         problems.append(Problem(path, f"no interface strings for language '{lang}'",
                                 "copy templates/strings/en.toml and translate the values"))
         return None
-    values = read_toml(path, problems)
+    values = read_toml(path, problems, lang=lang)
     if values is None:
         return None
     for key in REQUIRED_STRINGS:

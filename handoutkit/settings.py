@@ -159,7 +159,7 @@ def build_defaults(root: Path) -> BuildDefaults:
     the content modules, so a no-op rebuild stays light. A broken file gives the
     builder's defaults here; the build reports its problems (load_settings)."""
     try:
-        data = tomllib.loads(read_input(root / PROJECT_FILE, root).decode("utf-8"))
+        data = tomllib.loads(read_input(root / PROJECT_FILE, root).decode("utf-8-sig"))
     except (OSError, ValueError):
         return BuildDefaults()
     table = data.get("build")
