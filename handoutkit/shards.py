@@ -102,7 +102,7 @@ def read_shard(folder: Path) -> tuple[Shard, list[str]]:
     """A shard's manifest and the files it lists, each checked: a regular file, reached
     without a link, inside the folder, whose SHA-256 is the one its entry records."""
     checked = read_manifest(folder / MANIFEST, required=MERGE_FIELDS)
-    shard, problems = Shard(folder, checked.manifest), list(checked.problems)
+    shard, problems = Shard(folder, checked.manifest), [f"{p} (build the shard again)" for p in checked.problems]
     for entry in checked.manifest["targets"]:
         problem = check_listed(folder, entry["path"], entry["sha256"])
         problems += [problem] if problem else []
