@@ -57,6 +57,12 @@ def safe_relpath(value) -> str | None:
     return value
 
 
+def is_pdf_path(value) -> bool:
+    """A manifest lists PDFs only: an entry naming another file (notes.txt) must not make
+    the builder delete or copy it."""
+    return safe_relpath(value) is not None and value.endswith(".pdf")
+
+
 def link_in(root: Path, path: Path) -> Path | None:
     """The first part of path below root that is a symbolic link, if any (what does not
     exist yet is made as a real folder or file)."""
@@ -99,8 +105,8 @@ def entry_problem(entry, required=tuple(ENTRY_FIELDS)) -> str | None:
     """What is wrong with one "targets" entry, if anything."""
     if not isinstance(entry, dict):
         return "is not an object"
-    if safe_relpath(entry.get("path")) is None:
-        return f"path {entry.get('path')!r} is not a relative path inside the folder"
+    if not is_pdf_path(entry.get("path")):
+        return f"path {entry.get('path')!r} is not the relative path of a PDF inside the folder"
     for name, kind in ENTRY_FIELDS.items():
         if name not in entry:
             if name in required:
@@ -114,8 +120,8 @@ def entry_problem(entry, required=tuple(ENTRY_FIELDS)) -> str | None:
 
 def failed_problem(entry) -> str | None:
     """What is wrong with one "failed" entry, if anything."""
-    if not isinstance(entry, dict) or safe_relpath(entry.get("path")) is None:
-        return "is not an object with a relative path inside the folder"
+    if not isinstance(entry, dict) or not is_pdf_path(entry.get("path")):
+        return "is not an object with the relative path of a PDF inside the folder"
     problems = entry.get("problems", [])
     if not isinstance(problems, list) or not all(isinstance(p, str) for p in problems):
         return f"({entry['path']}) 'problems' is not a list of strings"

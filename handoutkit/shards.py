@@ -190,7 +190,10 @@ def swap(new: Path, out_dir: Path) -> str | None:
     aside = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
     os.rename(out_dir, aside / out_dir.name)
     os.rename(new, out_dir)
-    left = discard(aside / out_dir.name)
+    try:
+        left = discard(aside / out_dir.name)
+    except OSError as error:  # the merge is in place: say what is left, do not fail it
+        return f"note: {aside / out_dir.name}: the old output could not all be deleted ({error.strerror}); delete it by hand"
     if left:
         return f"note: {aside / out_dir.name} keeps {left} file(s) handoutkit did not write (look through them, then delete it)"
     os.rmdir(aside)
@@ -247,8 +250,9 @@ def merge_main(argv, out=sys.stdout, err=sys.stderr) -> int:
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out_dir = (args.out or args.root / "dist").resolve()  # a linked dist/ stays a link: its target is replaced
+    from .cli import unwritable
     usage = [f"{folder}: no {MANIFEST} (not the output of a build)" for folder in args.dirs
-             if not (folder / MANIFEST).is_file()] + list(filter(None, [foreign(out_dir)]))
+             if not (folder / MANIFEST).is_file()] + list(filter(None, [unwritable(out_dir) or foreign(out_dir)]))
     if usage:
         return say_problems(usage, out_dir, err, 2)
     read = [read_shard(folder) for folder in args.dirs]

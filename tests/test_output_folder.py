@@ -76,6 +76,11 @@ class TestSomeoneElsesFolder:
         assert code == 2 and "it is not empty and handoutkit did not make it" in err
         assert (other / "index.html").read_text() == "<h1>my site</h1>" and len(list(other.iterdir())) == 1
 
+    def test_merge_refuses_a_file_as_out(self, tmp_path):
+        (tmp_path / "dist").write_text("a file")
+        code, _, err = merge(make_shard(tmp_path / "s1", {"demo/en/a.pdf": b"%PDF-a"}), out=tmp_path / "dist")
+        assert code == 2 and "is a file, not a folder" in err and (tmp_path / "dist").read_text() == "a file"
+
     def test_an_empty_folder_a_marked_one_and_an_older_builds_output_are_accepted(self, tmp_path):
         older = tmp_path / "older"
         older.mkdir()
@@ -130,14 +135,14 @@ class TestLinksInTheOutputFolder:
 # --- the previous build's manifest ------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "../outside.pdf", "demo/../../outside.pdf", "./demo/a.pdf",
-                                  "demo//a.pdf", "demo\\..\\a.pdf", "", 7, None])
+                                  "demo//a.pdf", "demo\\..\\a.pdf", "", 7, None, "my-notes.txt", "demo/"])
 def test_a_manifest_entry_whose_path_leaves_the_folder_is_ignored(path):
     checked = outdir.check_manifest({"targets": [entry(path), entry("demo/en/ok.pdf")], "failed": [
         {"path": path, "problems": []}]}, "dist/manifest.json")
     assert [e["path"] for e in checked.manifest["targets"]] == ["demo/en/ok.pdf"]
     assert checked.manifest["failed"] == []
     assert checked.problems[0].startswith("dist/manifest.json: 'targets' entry 1 path ")
-    assert checked.problems[0].endswith("is not a relative path inside the folder")
+    assert checked.problems[0].endswith("is not the relative path of a PDF inside the folder")
 
 
 def test_a_manifest_entry_with_fields_of_the_wrong_type_is_ignored():
@@ -164,8 +169,8 @@ class TestAHandEditedManifest:
         assert completed.returncode == 0, completed.stderr
         warnings = [line for line in completed.stderr.splitlines() if "manifest.json" in line]
         assert len(warnings) == 2 and "Traceback" not in completed.stderr
-        assert f"path '{victim}' is not a relative path inside the folder (ignored" in warnings[0]
-        assert "path '../elsewhere/report.pdf' is not a relative path" in warnings[1]
+        assert f"path '{victim}' is not the relative path of a PDF inside the folder (ignored" in warnings[0]
+        assert "path '../elsewhere/report.pdf' is not the relative path of a PDF" in warnings[1]
         assert snapshot(tmp_path / "elsewhere") == before
         paths = [e["path"] for e in json.loads((out / "manifest.json").read_text())["targets"]]
         assert paths == ["demo/en/demo-brief-a4.pdf"]
@@ -291,7 +296,7 @@ class TestMergeChecksBeforeItCopies:
 
     @pytest.mark.parametrize("change, message", [
         (lambda m: m.update(targets={"path": "a.pdf"}), "not a manifest"),
-        (lambda m: m["targets"][0].update(path="/etc/passwd"), "'targets' entry 1 path '/etc/passwd' is not a relative"),
+        (lambda m: m["targets"][0].update(path="/etc/passwd"), "'targets' entry 1 path '/etc/passwd' is not the relative path of a PDF"),
         (lambda m: m["targets"][0].update(path="../../secret.pdf"), "'targets' entry 1 path '../../secret.pdf'"),
         (lambda m: m["targets"][0].pop("sha256"), "'targets' entry 1 (demo/en/a.pdf) has no 'sha256'"),
         (lambda m: m["targets"][0].update(pages="many"), "'targets' entry 1 (demo/en/a.pdf) 'pages' is not a number"),
