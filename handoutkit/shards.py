@@ -242,29 +242,39 @@ def merge_main(argv, out=sys.stdout, err=sys.stderr) -> int:
     """`python build.py merge DIR... [--out DIR]`: 0 merged, every target built;
     1 a shard failed a target, or nothing was merged because of the problems it says
     (a shard that disagrees with its manifest or another shard); 2 a DIR is not a build
-    output, or --out is someone else's folder."""
-    parser = argparse.ArgumentParser(prog="build.py merge",
-                                     description="Join the outputs of `build.py --shard K/N` runs into one folder.")
-    parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="output folder of one shard")
-    parser.add_argument("--out", type=Path, help="merged output folder (default: dist/)")
-    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    output, or --out cannot be written or is someone else's folder."""
+    args = parse_merge_args(argv)
     out_dir = (args.out or args.root / "dist").resolve()  # a linked dist/ stays a link: its target is replaced
-    from .cli import unwritable
-    usage = [f"{folder}: no {MANIFEST} (not the output of a build)" for folder in args.dirs
-             if not (folder / MANIFEST).is_file()] + list(filter(None, [unwritable(out_dir) or foreign(out_dir)]))
-    if usage:
+    if usage := usage_problems(args.dirs, out_dir):
         return say_problems(usage, out_dir, err, 2)
     read = [read_shard(folder) for folder in args.dirs]
     merged = join([shard for shard, _ in read])
-    problems = [p for _, found in read for p in found] + merged.problems
-    if problems:
+    if problems := [p for _, found in read for p in found] + merged.problems:
         return say_problems(problems, out_dir, err, 1)
     try:
         note = assemble([shard for shard, _ in read], merged, out_dir, args.root.resolve())
     except OSError as error:
         return say_problems([f"cannot write {error.filename or out_dir}: {error.strerror or error}"], out_dir, err, 1)
+    except Exception as error:  # a bug: one line, as cli.main says it
+        return say_problems([f"unexpected {type(error).__name__}: {error}"], out_dir, err, 1)
     return report_merge(merged, len(args.dirs), out_dir, note, out, err)
+
+
+def parse_merge_args(argv):
+    parser = argparse.ArgumentParser(prog="build.py merge",
+                                     description="Join the outputs of `build.py --shard K/N` runs into one folder.")
+    parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="output folder of one shard")
+    parser.add_argument("--out", type=Path, help="merged output folder (default: dist/)")
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def usage_problems(dirs: list[Path], out_dir: Path) -> list[str]:
+    """A DIR that is not a build's output; an --out that is a file, or someone else's."""
+    from .cli import unwritable
+    problems = [f"{folder}: no {MANIFEST} (not the output of a build)" for folder in dirs
+                if not (folder / MANIFEST).is_file()]
+    return problems + list(filter(None, [unwritable(out_dir) or foreign(out_dir)]))
 
 
 def say_problems(problems: list[str], out_dir: Path, err, code: int) -> int:
