@@ -12,6 +12,7 @@ inside, cut to the characters the page shows (catalog_fonts.py).
 
 import csv
 import io
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from . import PROJECT_ROOT
 from .assets import find
 from .settings import DEFAULTS
 from .files import write_atomically
+from .outdir import check_manifest, check_no_links, link_in, write_output
 from .languages import language
 from .catalog_fonts import font_faces_css
 from .catalog_text import CatalogText, catalog_languages, page_name
@@ -75,7 +77,9 @@ def write_catalog(out_dir: Path, manifest: dict, *, root: Path = PROJECT_ROOT,
     root is the project whose templates/catalog.html, styles/catalog.css, strings
     and fonts are used; today decides which reviews are overdue (default: the real today).
     """
-    entries = [e for e in manifest.get("targets", []) if (out_dir / e["path"]).is_file()]
+    # Only valid entries (a manifest is data: outdir.check_manifest), each with its PDF.
+    manifest = check_manifest(manifest or {}, "manifest").manifest
+    entries = [e for e in manifest["targets"] if (out_dir / e["path"]).is_file()]
     thumbnails = {e["path"]: make_thumbnail(out_dir, e["path"]) for e in entries}
     remove_unused_thumbnails(out_dir, set(thumbnails))
     texts = catalog_languages(root)
@@ -84,9 +88,9 @@ def write_catalog(out_dir: Path, manifest: dict, *, root: Path = PROJECT_ROOT,
     # Rendered once to learn each page's characters, then again with fonts cut to them.
     fonts = font_faces_css(root, [page_characters(render(text), text) for text in texts], out_dir)
     for text, font_css in zip(texts, fonts):
-        write_atomically(out_dir / page_name(text.lang), render(text, fonts=font_css).encode("utf-8"))
+        write_output(out_dir, page_name(text.lang), render(text, fonts=font_css).encode("utf-8"))
     remove_other_language_pages(out_dir, {page_name(text.lang) for text in texts})
-    write_atomically(out_dir / INDEX_CSV, catalog_csv(entries))
+    write_output(out_dir, INDEX_CSV, catalog_csv(entries))
     return out_dir / INDEX
 
 
@@ -137,6 +141,7 @@ def make_thumbnail(out_dir: Path, pdf_relpath: str) -> Thumbnail | None:
     a build that rewrote one PDF re-renders one picture, not all of them."""
     pdf, png = out_dir / pdf_relpath, thumbnail_path(out_dir, pdf_relpath)
     try:
+        check_no_links(out_dir, png)  # a linked thumbnails/ is not the builder's: no picture, nothing overwritten
         if not png.is_file() or png.stat().st_mtime_ns <= pdf.stat().st_mtime_ns:
             write_atomically(png, render_first_page(pdf))
         width, height = png_size(png)
@@ -159,6 +164,8 @@ def save_thumbnail(out_dir: Path, pdf_relpath: str, first_page) -> None:
     """The picture of a PDF just written, from the first page the audit rendered
     (target.build_target): the PDF is not opened and rendered again."""
     from PIL import Image
+    if link_in(out_dir, thumbnail_path(out_dir, pdf_relpath)):
+        return  # not through a link (outdir.py); the catalog shows the PDF without a picture
     height = round(first_page.height * THUMBNAIL_WIDTH / first_page.width)
     image = first_page.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
     write_atomically(thumbnail_path(out_dir, pdf_relpath), encode_thumbnail(image))
@@ -181,12 +188,16 @@ def png_size(png: Path) -> tuple[int, int]:
 
 
 def remove_unused_thumbnails(out_dir: Path, pdf_relpaths: set[str]) -> None:
-    """Delete pictures of PDFs no longer in the manifest, so none is shown stale."""
+    """Delete pictures of PDFs no longer in the manifest, so none is shown stale. Only
+    in the folder itself: neither a linked thumbnails/ nor a linked folder or file in
+    it is followed, so what they point to is never deleted."""
     keep = {thumbnail_path(out_dir, p) for p in pdf_relpaths}
     folder = out_dir / THUMBNAILS
-    if folder.is_dir():
-        for png in folder.rglob("*.png"):
-            if png not in keep:
+    if link_in(out_dir, folder) or not folder.is_dir():
+        return
+    for parent, _, names in os.walk(folder):  # followlinks=False: linked folders are not entered
+        for png in (Path(parent, name) for name in names if name.endswith(".png")):
+            if png not in keep and not png.is_symlink():
                 png.unlink(missing_ok=True)
 
 

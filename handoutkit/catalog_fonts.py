@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .assets import bases
 from .files import is_regular_input, write_atomically
+from .outdir import link_in
 
 FONT_CACHE = ".handoutkit-catalog-fonts"  # in the output folder, beside .handoutkit-inputs.json
 # The page's script writes counts ("3 files") that need not appear in the page as built.
@@ -51,7 +52,8 @@ def font_faces_css(root: Path, pages: list[frozenset[str]], out_dir: Path) -> li
     shares = [assign_characters(chars | ALWAYS, fonts) for chars in pages]
     # All pages' characters of a family together: the large file is cut once.
     union = {family.name: frozenset().union(*(share[family.name] for share in shares)) for family in FAMILIES}
-    subsets = Subsets(out_dir / FONT_CACHE, fonts, union)
+    # A linked cache folder is not the builder's (outdir.py): cut without keeping anything.
+    subsets = Subsets(out_dir / FONT_CACHE, fonts, union, kept=not link_in(out_dir, out_dir / FONT_CACHE))
     rules = [make_rules(share, subsets) for share in shares]
     subsets.remove_unused()
     return rules
@@ -78,17 +80,18 @@ def assign_characters(chars: frozenset[str], fonts: dict) -> dict[str, frozenset
 class Subsets:
     """WOFF2 subsets, from the folder of those already made or cut anew."""
 
-    def __init__(self, folder: Path, fonts: dict, union: dict):
-        self.folder, self.fonts, self.union, self.used = folder, fonts, union, set()
+    def __init__(self, folder: Path, fonts: dict, union: dict, kept: bool = True):
+        self.folder, self.fonts, self.union, self.used, self.kept = folder, fonts, union, set(), kept
 
     def woff2(self, family: Family, name: str, chars: frozenset[str]) -> bytes:
         path = self.folder / f"{self.digest(name, chars)}.woff2"
         self.used.add(path)
-        if path.is_file():
+        if self.kept and path.is_file():
             return path.read_bytes()
         font = self.fonts[name]
         data = cut_to_woff2(cut_from_file(font, modified(font), self.union[family.name]), chars)
-        write_atomically(path, data)
+        if self.kept:
+            write_atomically(path, data)
         return data
 
     def digest(self, name: str, chars: frozenset[str]) -> str:
@@ -98,7 +101,7 @@ class Subsets:
 
     def remove_unused(self) -> None:
         """Subsets of characters no page shows any more."""
-        for path in self.folder.glob("*.woff2") if self.folder.is_dir() else ():
+        for path in self.folder.glob("*.woff2") if self.kept and self.folder.is_dir() else ():
             if path not in self.used:
                 path.unlink(missing_ok=True)
 

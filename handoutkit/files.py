@@ -93,8 +93,3 @@ def write_atomically(path: Path, data: bytes) -> None:
     with replacing(path) as temporary:
         temporary.write_bytes(data)
 
-
-def copy_atomically(source: Path, destination: Path) -> None:
-    """Replace destination with a copy of source, its modification time kept."""
-    with replacing(destination) as temporary:
-        shutil.copy2(source, temporary)

@@ -40,6 +40,7 @@ from . import __version__
 from .assets import find, search_path
 from .files import is_regular_input, read_input, write_atomically
 from .model import Result, Target, partial_path
+from .outdir import read_manifest
 
 CACHE = ".handoutkit-inputs.json"  # beside manifest.json; hidden, so it is not mistaken for output
 MANIFEST = "manifest.json"  # report.MANIFEST, repeated so a no-op never imports WeasyPrint
@@ -49,7 +50,7 @@ SKELETONS = ("templates/new-handout/", "templates/new-project/")  # and `build.p
 TEXT_SUFFIXES = (".md", ".toml")  # content, hashed per target; anything else in handouts/ is shared
 # The builder's modules that only schedule, present or serve builds: a change to them
 # cannot change a PDF, so it does not rebuild everything (every other module does).
-NOT_BUILDER = {"bench.py", "catalog.py", "catalog_fonts.py", "catalog_text.py", "cli.py", "progress.py", "serve.py", "shards.py"}
+NOT_BUILDER = {"bench.py", "catalog.py", "catalog_fonts.py", "catalog_text.py", "cli.py", "outdir.py", "progress.py", "serve.py", "shards.py"}
 LIBRARIES = ("weasyprint", "pydyf", "fonttools", "tinycss2", "cssselect2", "pyphen",
              "jinja2", "markdown", "babel", "textstat", "nltk")
 RACY_NS = 2_000_000_000  # a file modified this close to the last check is read again
@@ -277,11 +278,13 @@ def read_json(path: Path) -> dict:
 
 
 def read_cache(out_dir: Path) -> Cache:
-    data = read_json(out_dir / CACHE)
-    try:
-        return Cache(**{f.name: data[f.name] for f in fields(Cache) if f.name in data})
-    except TypeError:
-        return Cache()
+    """The cache as the last build (or a shard) wrote it; one with a field of the wrong
+    type is not used (it is data in the output folder, anyone may have edited it)."""
+    data, empty = read_json(out_dir / CACHE), Cache()
+    values = {f.name: data[f.name] for f in fields(Cache) if f.name in data}
+    if any(type(value) is not type(getattr(empty, name)) for name, value in values.items()):
+        return empty
+    return Cache(**values)
 
 
 def write_cache(out_dir: Path, cache: Cache) -> None:
@@ -291,7 +294,8 @@ def write_cache(out_dir: Path, cache: Cache) -> None:
 
 
 def manifest_entries(out_dir: Path) -> dict[str, dict]:
-    return {e["path"]: e for e in read_json(out_dir / MANIFEST).get("targets", []) if "path" in e}
+    """The previous build's entries by path; only the valid ones (outdir.read_manifest)."""
+    return {e["path"]: e for e in read_manifest(out_dir / MANIFEST).manifest["targets"]}
 
 
 # --- up to date? ------------------------------------------------------------------------------

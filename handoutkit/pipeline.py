@@ -10,7 +10,7 @@ WeasyPrint is imported only when a target is to be built, so a no-op rebuild and
 
 import sys
 
-from . import fitcache, incremental
+from . import fitcache, incremental, outdir
 from .model import BLOCKED, Result
 from .options import Options
 from .shards import select_shard
@@ -26,8 +26,12 @@ def build(options: Options, on_result=lambda result: None,
     Content problems are all found before anything is written. Those that concern
     everything raise ContentError; the others are passed to on_problem once each, and
     the targets they touch are blocked (their last good PDF stays) while the rest build."""
-    from .workers import BatchStats, build_all, start_forkserver, subsetter_available
+    from .workers import BatchStats, start_forkserver
     stats = stats if stats is not None else BatchStats()
+    # The folder must be the builder's; what it says of the last build is checked.
+    outdir.refuse_foreign(options.out_dir)
+    for line in outdir.manifest_warnings(options.out_dir):
+        on_notice(line)
     # 0. Nothing changed? The cache alone can tell, without loading content or WeasyPrint.
     survey = incremental.survey(options)
     if survey.current is not None:
@@ -38,6 +42,14 @@ def build(options: Options, on_result=lambda result: None,
     from .project import load_project  # Jinja, Markdown, Babel: not for a no-op
     project = load_project(options, partial=True)
     targets = select_shard(project.targets, options.shard, project.settings)
+    # 3-5 under the folder's lock: a second build of it waits, then plans from what this one wrote.
+    with outdir.owning(options.out_dir, on_notice):
+        return build_targets(project, targets, options, on_result, on_start, on_notice, stats, on_problem)
+
+
+def build_targets(project, targets, options, on_result, on_start, on_notice, stats, on_problem) -> list[Result]:
+    """Plan, build, report: steps 3-5 of build()."""
+    from .workers import build_all, subsetter_available
     # 3. Plan: what is up to date, what a content problem blocks, what to build.
     plan = incremental.plan(project, targets, options)
     project.fit_hints = fitcache.hints(plan.fit_keys)  # sizes known to fit: one layout each

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from . import __version__
+from . import outdir
 from .files import write_atomically
 
 MANIFEST = "manifest.json"
@@ -75,10 +76,9 @@ def make_manifest(targets: list, failed: list) -> dict:
 
 
 def read_manifest(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return {}
+    """The manifest's valid entries: it is read back from disk, where anyone may have
+    edited it (outdir.read_manifest; the build warned about the rest)."""
+    return outdir.read_manifest(path).manifest
 
 
 def describe(result) -> str:

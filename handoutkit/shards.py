@@ -9,19 +9,27 @@ every machine of a CI matrix computes the same split without sharing any history
 """
 
 import argparse
+import hashlib
 import json
+import os
+import re
+import shutil
+import stat
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import PROJECT_ROOT
-from .files import copy_atomically, write_atomically
-from .incremental import MANIFEST, CACHE, Cache, read_cache, read_json, write_cache
+from .files import write_atomically
+from .incremental import MANIFEST, CACHE, Cache, read_cache, write_cache
+from .outdir import LOCK, MARKER, MERGE_FIELDS, foreign, link_in, mark, read_manifest, safe_relpath
 from .report import make_manifest
 
 # Relative cost of laying out and checking one target (a card is 1): the format's and
 # the script's `cost` in the settings (defaults.toml), times the variants'.
 VARIANT_COST = {"large_print": 1.8, "print_shop": 1.2, "fillable": 1.1}
+THUMBNAILS_DIR = "thumbnails"  # catalog.THUMBNAILS
 CATALOG_FILES = ("index.html", "index.ar.html", "index.de.html", "index.es.html", "index.fr.html", "index.zh-Hans.html", "index.csv", "thumbnails", ".handoutkit-catalog-fonts")  # written anew from the merged manifest (a language page per strings file with catalog_ keys)
 
 
@@ -71,43 +79,76 @@ def select_shard(targets: list, shard: tuple[int, int] | None, settings=None) ->
 
 
 # --- merge -------------------------------------------------------------------------
+#
+# A shard's folder may come from another machine (a CI artifact): its manifest is
+# data. Everything is checked first, every problem said at once, and the result is
+# assembled in a temporary folder beside --out and renamed into place: a merge that
+# finds a problem, or fails midway, leaves --out as it was.
+
+@dataclass
+class Shard:
+    folder: Path
+    manifest: dict
+    files: list[str] = field(default_factory=list)  # relative paths to copy: PDFs and their --html files
+
 
 @dataclass
 class Merged:
     manifest: dict
     problems: list[str] = field(default_factory=list)
+    cache: Cache = field(default_factory=Cache)
 
 
-def merge(dirs: list[Path], out_dir: Path) -> Merged:
-    """Copy every shard's files into out_dir and join their manifests and caches.
-    The merged manifest is what one unsharded build would have written."""
-    entries, failed, problems, cache = {}, {}, [], Cache()
-    for folder in dirs:
-        manifest = read_json(folder / MANIFEST)
-        copy_outputs(folder, out_dir)
-        for entry in manifest.get("targets", []):
-            if not (folder / entry["path"]).is_file():
-                continue
+def read_shard(folder: Path) -> tuple[Shard, list[str]]:
+    """A shard's manifest and the files it lists, each checked: a regular file, reached
+    without a link, inside the folder, whose SHA-256 is the one its entry records."""
+    checked = read_manifest(folder / MANIFEST, required=MERGE_FIELDS)
+    shard, problems = Shard(folder, checked.manifest), [f"{p} (build the shard again)" for p in checked.problems]
+    for entry in checked.manifest["targets"]:
+        problem = check_listed(folder, entry["path"], entry["sha256"])
+        problems += [problem] if problem else []
+        html = Path(entry["path"]).with_suffix(".html").as_posix()
+        if os.path.lexists(folder / html):
+            problems += filter(None, [check_listed(folder, html)])
+            shard.files.append(html)
+        shard.files.append(entry["path"])
+    return shard, problems
+
+
+def check_listed(folder: Path, relpath: str, sha256: str | None = None) -> str | None:
+    """What is wrong with one file a shard's manifest lists, if anything."""
+    path = folder / relpath
+    if link := link_in(folder, path):
+        return f"{folder}: {relpath}: {link} is a symbolic link (a shard holds the files themselves; build it again)"
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return f"{folder}: {relpath}: not a regular file (build the shard again)"
+        with open(path, "rb") as stream:
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+    except FileNotFoundError:
+        return f"{folder}: {relpath}: listed in {MANIFEST} but missing (copy the whole shard, or build it again)"
+    except OSError as error:
+        return f"{folder}: {relpath}: cannot be read: {error.strerror}"
+    if sha256 and digest != sha256:
+        return f"{folder}: {relpath}: its SHA-256 is not the one {MANIFEST} records (changed after the build? build the shard again)"
+    return None
+
+
+def join(shards: list[Shard]) -> Merged:
+    """The merged manifest (what one unsharded build would have written) and cache, and
+    each path that two shards hold with different contents."""
+    entries, owner, failed, merged = {}, {}, {}, Merged({})
+    for shard in shards:
+        for entry in shard.manifest["targets"]:
             other = entries.setdefault(entry["path"], entry)
-            if other.get("sha256") != entry.get("sha256"):
-                problems.append(f"{entry['path']} differs between shards (is one shard out of date?)")
-        failed |= {f["path"]: f for f in manifest.get("failed", [])}
-        join_caches(cache, read_cache(folder))
-    manifest = make_manifest([entries[k] for k in sorted(entries)], [failed[k] for k in sorted(failed)])
-    write_json(out_dir / MANIFEST, manifest)
-    if cache.targets:
-        write_cache(out_dir, cache)
-    return Merged(manifest, problems)
-
-
-def copy_outputs(folder: Path, out_dir: Path) -> None:
-    """PDFs (and --html files) of one shard, each replaced atomically."""
-    if folder.resolve() == out_dir.resolve():
-        return
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if path.is_file() and relative.parts[0] not in (MANIFEST, CACHE, *CATALOG_FILES):
-            copy_atomically(path, out_dir / relative)
+            owner.setdefault(entry["path"], shard.folder)
+            if other["sha256"] != entry["sha256"]:
+                merged.problems.append(f"{entry['path']} differs between shards {owner[entry['path']]} and "
+                                       f"{shard.folder} (is one shard out of date? build it again)")
+        failed |= {f["path"]: f for f in shard.manifest["failed"]}
+        join_caches(merged.cache, read_cache(shard.folder))
+    merged.manifest = make_manifest([entries[k] for k in sorted(entries)], [failed[k] for k in sorted(failed)])
+    return merged
 
 
 def join_caches(into: Cache, cache: Cache) -> None:
@@ -115,8 +156,77 @@ def join_caches(into: Cache, cache: Cache) -> None:
     that a file is hashed again once, never that a changed file is trusted."""
     into.files.update(cache.files)
     into.plans.update(cache.plans)
-    into.targets.update(cache.targets)
+    into.targets.update({k: v for k, v in cache.targets.items() if safe_relpath(k)})
     into.checked_ns = max(into.checked_ns, cache.checked_ns)
+
+
+def assemble(shards: list[Shard], merged: Merged, out_dir: Path, root: Path) -> str | None:
+    """Write the merged output in a temporary folder beside out_dir, then put it in
+    out_dir's place; return a note if the old folder kept files the builder did not write."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.merging-"))
+    try:
+        for shard in shards:
+            for relpath in shard.files:
+                (temporary / relpath).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(shard.folder / relpath, temporary / relpath, follow_symlinks=False)
+        write_json(temporary / MANIFEST, merged.manifest)
+        if merged.cache.targets:
+            write_cache(temporary, merged.cache)
+        mark(temporary)
+        write_catalog(temporary, merged.manifest, root)
+        os.chmod(temporary, 0o755)  # mkdtemp makes it private; output is for everyone to read
+        return swap(temporary, out_dir)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def swap(new: Path, out_dir: Path) -> str | None:
+    """Rename new to out_dir; an old out_dir is moved aside first, then what the builder
+    wrote in it is deleted (discard)."""
+    if not os.path.lexists(out_dir):
+        os.rename(new, out_dir)
+        return None
+    aside = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
+    os.rename(out_dir, aside / out_dir.name)
+    os.rename(new, out_dir)
+    try:
+        left = discard(aside / out_dir.name)
+    except OSError as error:  # the merge is in place: say what is left, do not fail it
+        return f"note: {aside / out_dir.name}: the old output could not all be deleted ({error.strerror}); delete it by hand"
+    if left:
+        return f"note: {aside / out_dir.name} keeps {left} file(s) handoutkit did not write (look through them, then delete it)"
+    os.rmdir(aside)
+    return None
+
+
+def discard(old: Path) -> int:
+    """Delete from an old output folder only what a build wrote there (the files its
+    manifest lists, their --html files, the catalog, the caches, the marker), never
+    following a link; then the folders left empty. Returns how many files are left."""
+    manifest = read_manifest(old / MANIFEST).manifest
+    listed = {p for e in manifest["targets"] for p in (e["path"], Path(e["path"]).with_suffix(".html").as_posix())}
+    left = 0
+    for parent, dirs, names in os.walk(old, topdown=False):  # followlinks=False
+        for path in (Path(parent, name) for name in names + [d for d in dirs if Path(parent, d).is_symlink()]):
+            relative = path.relative_to(old).as_posix()
+            if not path.is_symlink() and (relative in listed or written_by_catalog(relative)):
+                path.unlink()
+            else:
+                left += 1
+        if parent != str(old) and not os.listdir(parent):
+            os.rmdir(parent)
+    if not left:
+        os.rmdir(old)
+    return left
+
+
+def written_by_catalog(relative: str) -> bool:
+    """The files a build writes besides the PDFs: manifest, caches, marker, lock, catalog."""
+    top = relative.split("/", 1)[0]
+    return (relative in (MANIFEST, CACHE, MARKER, LOCK) or top in CATALOG_FILES and top != THUMBNAILS_DIR
+            or (top == THUMBNAILS_DIR and relative.endswith(".png")) or re.fullmatch(r"index\.[A-Za-z0-9-]+\.html", relative) is not None)
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -131,26 +241,55 @@ def write_catalog(out_dir: Path, manifest: dict, root: Path) -> str:
 
 def merge_main(argv, out=sys.stdout, err=sys.stderr) -> int:
     """`python build.py merge DIR... [--out DIR]`: 0 merged, every target built;
-    1 a shard failed a target or two shards disagree; 2 a DIR is not a build output."""
+    1 a shard failed a target, or nothing was merged because of the problems it says
+    (a shard that disagrees with its manifest or another shard); 2 a DIR is not a build
+    output, or --out cannot be written or is someone else's folder."""
+    args = parse_merge_args(argv)
+    out_dir = (args.out or args.root / "dist").resolve()  # a linked dist/ stays a link: its target is replaced
+    if usage := usage_problems(args.dirs, out_dir):
+        return say_problems(usage, out_dir, err, 2)
+    read = [read_shard(folder) for folder in args.dirs]
+    merged = join([shard for shard, _ in read])
+    if problems := [p for _, found in read for p in found] + merged.problems:
+        return say_problems(problems, out_dir, err, 1)
+    try:
+        note = assemble([shard for shard, _ in read], merged, out_dir, args.root.resolve())
+    except OSError as error:
+        return say_problems([f"cannot write {error.filename or out_dir}: {error.strerror or error}"], out_dir, err, 1)
+    except Exception as error:  # a bug: one line, as cli.main says it
+        return say_problems([f"unexpected {type(error).__name__}: {error}"], out_dir, err, 1)
+    return report_merge(merged, len(args.dirs), out_dir, note, out, err)
+
+
+def parse_merge_args(argv):
     parser = argparse.ArgumentParser(prog="build.py merge",
                                      description="Join the outputs of `build.py --shard K/N` runs into one folder.")
     parser.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="output folder of one shard")
     parser.add_argument("--out", type=Path, help="merged output folder (default: dist/)")
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    missing = [d for d in args.dirs if not (d / MANIFEST).is_file()]
-    for folder in missing:
-        print(f"error: {folder}: no {MANIFEST} (not the output of a build)", file=err)
-    if missing:
-        return 2
-    out_dir = args.out or args.root / "dist"
-    merged = merge(args.dirs, out_dir)
-    if not merged.problems:  # no catalog of shards that disagree
-        write_catalog(out_dir, merged.manifest, args.root.resolve())
-    for problem in merged.problems:
+    return parser.parse_args(argv)
+
+
+def usage_problems(dirs: list[Path], out_dir: Path) -> list[str]:
+    """A DIR that is not a build's output; an --out that is a file, or someone else's."""
+    from .cli import unwritable
+    problems = [f"{folder}: no {MANIFEST} (not the output of a build)" for folder in dirs
+                if not (folder / MANIFEST).is_file()]
+    return problems + list(filter(None, [unwritable(out_dir) or foreign(out_dir)]))
+
+
+def say_problems(problems: list[str], out_dir: Path, err, code: int) -> int:
+    for problem in problems:
         print(f"error: {problem}", file=err)
+    print(f"nothing was merged: {out_dir} is unchanged", file=err)
+    return code
+
+
+def report_merge(merged: Merged, count: int, out_dir: Path, note: str | None, out, err) -> int:
     for failure in merged.manifest["failed"]:
         print(f"failed: {failure['path']}: " + "; ".join(failure.get("problems", [])), file=err)
-    print(f"merged {len(args.dirs)} shards: {len(merged.manifest['targets'])} PDFs, "
+    if note:
+        print(note, file=err)
+    print(f"merged {count} shards: {len(merged.manifest['targets'])} PDFs, "
           f"{len(merged.manifest['failed'])} failed, into {out_dir}", file=out)
-    return 1 if merged.problems or merged.manifest["failed"] else 0
+    return 1 if merged.manifest["failed"] else 0

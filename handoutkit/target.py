@@ -18,7 +18,7 @@ from .assets import search_path
 from .cards import required_on_card
 from .catalog import save_thumbnail
 from .content import MAX_IMAGE_PIXELS
-from .files import write_atomically
+from .outdir import write_output
 from .layout import AssetFetcher, lay_out
 from .model import FAILED, Result, Target, Text
 from .languages import language
@@ -73,7 +73,7 @@ def build_target(target: Target, project, tools: Tools, options) -> Result:
     if result.problems:
         result.status = FAILED
     else:
-        write_atomically(options.out_dir / target.relpath, layout.pdf)
+        write_output(options.out_dir, target.relpath, layout.pdf)  # never through a link (outdir.py)
         save_thumbnail(options.out_dir, target.relpath, findings.first_page)  # after the PDF: newer than it
     result.seconds = time.perf_counter() - start
     return result

@@ -197,14 +197,14 @@ def build_one(worker: Worker, target):
 def write_html(result, worker: Worker) -> None:
     """--html: the final HTML beside the PDF, for `weasyprint` to reproduce it. Without
     --html an older HTML file is removed, so none is left that the PDF no longer matches."""
-    from .files import write_atomically
+    from .outdir import check_no_links, write_output
     if not result.ok:
         return
-    path = worker.options.out_dir / Path(result.target.relpath).with_suffix(".html")
+    relpath = Path(result.target.relpath).with_suffix(".html").as_posix()
     if worker.options.html:
-        write_atomically(path, (worker.hook.last_html + reproduce_note(worker.project.root)).encode())
+        write_output(worker.options.out_dir, relpath, (worker.hook.last_html + reproduce_note(worker.project.root)).encode())
     else:
-        path.unlink(missing_ok=True)
+        check_no_links(worker.options.out_dir, worker.options.out_dir / relpath).unlink(missing_ok=True)
 
 
 def reproduce_note(root: Path) -> str:

@@ -9,6 +9,8 @@ test_hardening.py, test_clinic_and_variants.py) assert these messages; this
 script only shows them all in one table, for authors and reviewers.
 """
 
+import hashlib
+import json
 import re
 import shutil
 import socket
@@ -40,6 +42,64 @@ def clinic(root: Path, change=None, logo=None) -> list:
     if logo:
         logo(folder)
     return ["--clinic", folder / "clinic.toml"]
+
+
+def foreign_folder(root: Path) -> list:
+    """--out at a folder handoutkit did not make (a website, say)."""
+    (root / "site").mkdir()
+    (root / "site/index.html").write_text("<h1>my site</h1>")
+    return ["--out", root / "site"]
+
+
+def edited_manifest(root: Path) -> list:
+    """dist/ from an earlier build, its manifest edited to name a file outside it."""
+    (root / "dist").mkdir()
+    (root / "dist/.handoutkit-output").write_text("")
+    entry = {"path": "/etc/passwd", "sha256": "0" * 64, "handout": "demo", "lang": "en", "format": "brief",
+             "paper": "a4", "title": "Demo", "pages": 1, "bytes": 1}
+    (root / "dist/manifest.json").write_text(json.dumps({"targets": [entry], "failed": []}))
+    return []
+
+
+def shard(root: Path, name: str, data: bytes = b"%PDF-1.7 x") -> Path:
+    """A shard's output folder holding one PDF, listed with its SHA-256."""
+    folder = root / name
+    (folder / "demo/en").mkdir(parents=True)
+    (folder / "demo/en/demo-brief-a4.pdf").write_bytes(data)
+    entry = {"path": "demo/en/demo-brief-a4.pdf", "sha256": hashlib.sha256(data).hexdigest()}
+    (folder / "manifest.json").write_text(json.dumps({"targets": [entry], "failed": []}))
+    (folder / ".handoutkit-output").write_text("")
+    return folder
+
+
+def merge(*folders: Path) -> list:
+    return ["merge", *folders, "--out", folders[0].parent / "merged"]
+
+
+def merge_changed(root: Path) -> list:
+    folder = shard(root, "shard1")
+    (folder / "demo/en/demo-brief-a4.pdf").write_bytes(b"%PDF-1.7 changed")
+    return merge(folder)
+
+
+def merge_missing(root: Path) -> list:
+    folder = shard(root, "shard1")
+    (folder / "demo/en/demo-brief-a4.pdf").unlink()
+    return merge(folder)
+
+
+def merge_link(root: Path) -> list:
+    folder = shard(root, "shard1")
+    (root / "elsewhere.pdf").write_bytes((folder / "demo/en/demo-brief-a4.pdf").read_bytes())
+    (folder / "demo/en/demo-brief-a4.pdf").unlink()
+    (folder / "demo/en/demo-brief-a4.pdf").symlink_to(root / "elsewhere.pdf")
+    return merge(folder)
+
+
+def merge_not_json(root: Path) -> list:
+    folder = shard(root, "shard1")
+    (folder / "manifest.json").write_text("{")
+    return merge(folder)
 
 
 def image(name: str, make) -> tuple:
@@ -124,6 +184,13 @@ CASES = [
     ("profile: value that looks like code", {}, lambda root: clinic(root, ('name = ', 'name = "{{ 7*7 }} <b>x</b>" #'))),
     ("output folder cannot be written", {}, lambda root: (root / "blocked").write_text("a file") and
      ["--out", root / "blocked" / "dist"]),
+    ("output folder someone else's (no .handoutkit-output)", {}, foreign_folder),
+    ("manifest entry with a path outside the output folder", {}, edited_manifest),
+    ("merge: PDF changed after the build", {}, merge_changed),
+    ("merge: PDF listed but missing", {}, merge_missing),
+    ("merge: PDF that is a symbolic link", {}, merge_link),
+    ("merge: shards that disagree", {}, lambda root: merge(shard(root, "shard1"), shard(root, "shard2", b"%PDF-1.7 y"))),
+    ("merge: manifest that is not JSON", {}, merge_not_json),
     ("card field of an unknown kind", {"handouts/demo/handout.toml": HANDOUT_TOML.replace('kind = "text"', 'kind = "number"')},
      None),
     ("card label missing in a translation", {**GERMAN, "handouts/demo/de/meta.toml": GERMAN["handouts/demo/de/meta.toml"]
@@ -143,6 +210,7 @@ CASES = [
 NOT_ERRORS = {
     "raw HTML": "builds; the tags are printed as text, never interpreted",
     "profile: value that looks like code": "builds; `{{ 7*7 }} <b>x</b>` is printed literally",
+    "manifest entry with a path outside the output folder": "builds; the entry is ignored, with a warning",
 }
 
 
@@ -190,12 +258,16 @@ def answer(port: int, raw: str) -> tuple[str, str]:
 def run_case(name: str, files: dict, setup) -> tuple[int, list[str]]:
     with tempfile.TemporaryDirectory() as folder:
         root = write_project(Path(folder) / "p", files)
-        args = (setup(root) if setup else None) or []
-        completed = subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", root, "--jobs", "1",
-                                    "--format", "brief", "--paper", "a4", *map(str, args)],
+        args = [str(arg) for arg in (setup(root) if setup else None) or []]
+        # `merge DIR...` is a command of its own; anything else builds the brief.
+        command = args + ["--root", root] if args[:1] == ["merge"] else [
+            "--root", root, "--jobs", "1", "--format", "brief", "--paper", "a4", *args]
+        completed = subprocess.run([sys.executable, str(ROOT / "build.py"), *map(str, command)],
                                    capture_output=True, text=True, timeout=300, cwd=root)
         lines = (completed.stderr + completed.stdout).replace(str(root) + "/", "").splitlines()
-        said = list(dict.fromkeys(line for line in lines if line.startswith(("error", "FAIL", "build.py: error"))
+        # What is not an error may still be worth a warning (NOT_ERRORS): show it.
+        shown = ("error", "FAIL", "build.py: error") + (("warning",) if name in NOT_ERRORS else ())
+        said = list(dict.fromkeys(line for line in lines if line.startswith(shown)
                                   and "not built, because" not in line))
         return completed.returncode, said or [line for line in lines if "built," in line]
 
@@ -203,7 +275,7 @@ def run_case(name: str, files: dict, setup) -> tuple[int, list[str]]:
 def main() -> None:
     print("# Bad input and what the builder says\n")
     print("Made by `scripts/bad_inputs.py` (each case: the tests' tiny project with one thing broken, "
-          "built with `build.py --format brief --paper a4`). Exit code 1 = bad content or a failed "
+          "built with `build.py --format brief --paper a4`, or joined with `build.py merge`). Exit code 1 = bad content or a failed "
           "target (the other targets still build), 2 = bad command line.\n")
     print("| bad input | exit | what it says |\n|---|---|---|")
     for name, files, setup in CASES:

@@ -36,3 +36,24 @@ def test_sigkill_mid_build_leaves_complete_files(tmp_path):
     for pdf in out.rglob("*.pdf"):
         assert len(PdfReader(pdf).pages) >= 1  # complete: pypdf reads it to the end
     json.loads((out / "manifest.json").read_text())
+
+
+def test_ctrl_c_in_this_process_records_what_was_built_and_the_next_build_finishes_the_rest(tiny):
+    """--jobs 1: Ctrl-C while the first PDF is written and reported waits until that is
+    done, then stops the build. The catalog is left to the next build, which is not a
+    no-op: it builds the rest and writes the catalog."""
+    out = tiny / "out"
+
+    def press_ctrl_c(result):
+        os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        build(Options(tiny, out, jobs=1), on_result=press_ctrl_c)
+    on_disk = pdfs(out)
+    assert len(on_disk) == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {e["path"]: e["sha256"] for e in manifest["targets"]} == {
+        path: hashlib.sha256((out / path).read_bytes()).hexdigest() for path in on_disk}
+    assert not (out / "index.html").exists() and no_temporary_files(out)
+    results = build(Options(tiny, out, jobs=1))
+    assert sorted(r.status for r in results) == ["built", "built", "up-to-date"]
+    assert (out / "index.html").is_file()

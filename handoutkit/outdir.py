@@ -1,0 +1,229 @@
+"""The output folder is the builder's own: it says so with a marker file, one build
+writes it at a time, and what is read back from it is checked before it is used.
+
+- MARKER marks a folder the builder made. A non-empty folder without it is refused
+  (it is someone else's: `--out` at the wrong folder must not overwrite index.html or
+  delete PNGs), except the output of a build from before the marker, recognised by its
+  manifest.json, which is adopted (the marker is added) so that upgrading is painless.
+- LOCK is locked (fcntl.flock) while a build writes: a second build of the same
+  folder waits for the first one instead of interleaving with it.
+- A manifest read back (the previous build's, a shard's) is data anyone could have
+  edited: an entry whose path is not relative, normalised and inside the folder, or
+  whose fields have the wrong types, is ignored with a warning.
+- Nothing is written or deleted through a symbolic link inside the folder
+  (check_no_links): a linked `thumbnails/` is left alone, and so is what it points to.
+"""
+
+import errno
+import fcntl
+import json
+import os
+import re
+import stat
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .errors import UsageError
+from .files import write_atomically
+
+MARKER = ".handoutkit-output"
+LOCK = ".handoutkit-lock"
+MANIFEST = "manifest.json"  # report.MANIFEST
+MARKER_TEXT = ("This folder is written by handoutkit (build.py): the next build may replace or delete\n"
+               "the files it wrote here. Keep your own files elsewhere.\n")
+# The fields of a manifest entry that are read back, with their JSON types; "path" and
+# "sha256" are what a merge needs, the rest what the catalog shows.
+ENTRY_FIELDS = {"path": str, "sha256": str, "handout": str, "lang": str, "format": str, "paper": str,
+                "title": str, "pages": int, "bytes": int}
+MERGE_FIELDS = ("path", "sha256")
+HEADER = ("schema_version", "generator")  # report.make_manifest: which layout, which builder
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+class UnsafeOutput(OSError):
+    """A path in the output folder that goes through a symbolic link."""
+
+
+# --- paths -----------------------------------------------------------------------------
+
+def safe_relpath(value) -> str | None:
+    """value if it is a relative, normalised POSIX path with no `..`: a path that stays
+    inside the folder it is joined to (`folder / "/etc/x"` is /etc/x)."""
+    if not isinstance(value, str) or not value or "\\" in value or "\0" in value:
+        return None
+    path = PurePosixPath(value)
+    if path.is_absolute() or path.as_posix() != value or ".." in path.parts or "." in value.split("/"):
+        return None
+    return value
+
+
+def is_pdf_path(value) -> bool:
+    """A manifest lists PDFs only: an entry naming another file (notes.txt) must not make
+    the builder delete or copy it."""
+    return safe_relpath(value) is not None and value.endswith(".pdf")
+
+
+def link_in(root: Path, path: Path) -> Path | None:
+    """The first part of path below root that is a symbolic link, if any (what does not
+    exist yet is made as a real folder or file)."""
+    current = Path(root)
+    for part in Path(path).relative_to(root).parts:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(mode):
+            return current
+    return None
+
+
+def check_no_links(root: Path, path: Path) -> Path:
+    """path, if no part of it inside root is a symbolic link; else UnsafeOutput."""
+    if link := link_in(root, path):
+        raise UnsafeOutput(errno.ELOOP, f"{link} is a symbolic link: handoutkit does not write or delete "
+                                        f"through links in its output folder (replace it with a folder)")
+    return path
+
+
+def write_output(out_dir: Path, relpath: str, data: bytes) -> None:
+    """Write a file of the output folder, atomically, never through a link."""
+    write_atomically(check_no_links(out_dir, out_dir / relpath), data)
+
+
+# --- manifests read back -----------------------------------------------------------------
+
+@dataclass
+class Checked:
+    """A manifest with only its valid entries, and a line per entry left out."""
+
+    manifest: dict = field(default_factory=lambda: {"targets": [], "failed": []})
+    problems: list[str] = field(default_factory=list)
+
+
+def entry_problem(entry, required=tuple(ENTRY_FIELDS)) -> str | None:
+    """What is wrong with one "targets" entry, if anything."""
+    if not isinstance(entry, dict):
+        return "is not an object"
+    if not is_pdf_path(entry.get("path")):
+        return f"path {entry.get('path')!r} is not the relative path of a PDF inside the folder"
+    for name, kind in ENTRY_FIELDS.items():
+        if name not in entry:
+            if name in required:
+                return f"({entry['path']}) has no '{name}'"
+        elif type(entry[name]) is not kind:
+            return f"({entry['path']}) '{name}' is not a {'number' if kind is int else 'string'}"
+    if "sha256" in entry and not SHA256_RE.fullmatch(entry["sha256"]):
+        return f"({entry['path']}) 'sha256' is not 64 hexadecimal digits"
+    return None
+
+
+def failed_problem(entry) -> str | None:
+    """What is wrong with one "failed" entry, if anything."""
+    if not isinstance(entry, dict) or not is_pdf_path(entry.get("path")):
+        return "is not an object with the relative path of a PDF inside the folder"
+    problems = entry.get("problems", [])
+    if not isinstance(problems, list) or not all(isinstance(p, str) for p in problems):
+        return f"({entry['path']}) 'problems' is not a list of strings"
+    return None
+
+
+def check_manifest(data, where: str, required=tuple(ENTRY_FIELDS)) -> Checked:
+    """The valid part of a manifest's data, and a line naming each entry left out."""
+    lists = {key: data.get(key, []) for key in ("targets", "failed")} if isinstance(data, dict) else {}
+    if not lists or not all(isinstance(value, list) for value in lists.values()):
+        return Checked(problems=[f"{where}: not a manifest (an object with the lists 'targets' and 'failed')"])
+    checked = Checked()
+    for key, problem_of in (("targets", lambda e: entry_problem(e, required)), ("failed", failed_problem)):
+        for number, entry in enumerate(lists[key], 1):
+            if reason := problem_of(entry):
+                checked.problems.append(f"{where}: '{key}' entry {number} {reason}")
+            else:
+                checked.manifest[key].append(entry)
+    return checked
+
+
+def read_manifest(path: Path, required=tuple(ENTRY_FIELDS)) -> Checked:
+    """A manifest read back from disk: a missing one is empty; a link, a file that is not
+    JSON or an entry that is wrong is left out, with a line saying so."""
+    try:
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            return Checked(problems=[f"{path}: is a symbolic link, not a manifest the builder wrote"])
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Checked()
+    except (OSError, ValueError) as error:
+        return Checked(problems=[f"{path}: cannot be read as JSON ({error})"])
+    return check_manifest(data, str(path), required)
+
+
+def manifest_warnings(out_dir: Path) -> list[str]:
+    """The previous build's manifest entries that are ignored, one line each."""
+    return [f"{problem} (ignored; this build writes the manifest anew)"
+            for problem in read_manifest(out_dir / MANIFEST).problems]
+
+
+# --- whose folder ------------------------------------------------------------------------
+
+def foreign(out_dir: Path) -> str | None:
+    """Why out_dir must not be written, if it is someone else's folder."""
+    try:
+        names = set(os.listdir(out_dir))
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # cli.unwritable says why a file cannot be the output folder
+    if not names - {LOCK} or MARKER in names or is_older_output(out_dir):
+        return None
+    return (f"cannot use {out_dir} as the output folder: it is not empty and handoutkit did not make it "
+            f"(it has no {MARKER} file) (empty it, or choose another folder with --out)")
+
+
+def is_older_output(out_dir: Path) -> bool:
+    """The output of a build from before the marker: its manifest.json, as builds wrote it."""
+    path = out_dir / MANIFEST
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    # Its two lists, and (since schema_version 1) its header: nothing else.
+    return (isinstance(data, dict) and {"targets", "failed"} <= set(data) <= {"targets", "failed", *HEADER}
+            and all(isinstance(data[key], list) for key in ("targets", "failed")))
+
+
+def refuse_foreign(out_dir: Path) -> None:
+    if reason := foreign(out_dir):
+        raise UsageError([reason])
+
+
+def mark(out_dir: Path) -> None:
+    """Claim the folder (adopting an older build's output)."""
+    if not (out_dir / MARKER).is_file():
+        write_atomically(out_dir / MARKER, MARKER_TEXT.encode())
+
+
+@contextmanager
+def owning(out_dir: Path, on_notice):
+    """Hold the folder's lock while the block writes it: a second build waits, saying so.
+    The folder is checked and claimed under the lock."""
+    refuse_foreign(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # O_NOFOLLOW: a link planted as the lock file is not followed. The lock file stays:
+    # deleting it would let a third build lock a new file while the second holds the old.
+    descriptor = os.open(out_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        wait_for_lock(descriptor, out_dir, on_notice)
+        refuse_foreign(out_dir)
+        mark(out_dir)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def wait_for_lock(descriptor: int, out_dir: Path, on_notice) -> None:
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        on_notice(f"waiting for another build of {out_dir}/ to finish (it holds {out_dir / LOCK})")
+        fcntl.flock(descriptor, fcntl.LOCK_EX)

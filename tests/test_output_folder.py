@@ -1,0 +1,345 @@
+"""The output folder is the builder's own (issue 12, items 4 and 5): it refuses someone
+else's folder, writes and deletes nothing through a link, ignores manifest entries that
+point out of the folder, lets one build write it at a time, and `merge` checks every
+shard before it changes --out at all."""
+
+import hashlib
+import io
+import json
+import threading
+import time
+import fcntl
+
+import pypdfium2
+import pytest
+
+from conftest import run_main, write_project
+from handoutkit import outdir, shards
+from handoutkit.catalog import write_catalog
+from handoutkit.discover import Selection
+from handoutkit.pipeline import Options, build
+
+BRIEF_A4 = ["--format", "brief", "--paper", "a4"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return write_project(tmp_path_factory.mktemp("output-folder") / "project")
+
+
+def snapshot(folder):
+    """Every path under folder with its bytes (a link as its target's name): to show
+    that nothing changed."""
+    return {p.relative_to(folder).as_posix(): (f"-> {p.readlink()}" if p.is_symlink() else
+                                               p.read_bytes() if p.is_file() else "folder")
+            for p in sorted(folder.rglob("*"))}
+
+
+def tiny_pdf(path):
+    """A real one-page PDF (PDFium renders its thumbnail)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = pypdfium2.PdfDocument.new()
+    document.new_page(200, 300)
+    document.save(path)
+    document.close()
+    return path
+
+
+def entry(path, data=b""):
+    """A manifest entry with every field the catalog reads."""
+    return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "handout": "demo", "lang": "en",
+            "format": "brief", "paper": "a4", "title": "Demo", "pages": 1, "bytes": len(data)}
+
+
+# --- whose folder ---------------------------------------------------------------------------
+
+class TestSomeoneElsesFolder:
+    def test_a_non_empty_folder_without_the_marker_is_refused_untouched(self, project, tmp_path):
+        other = tmp_path / "website"
+        (other / "thumbnails/photos").mkdir(parents=True)
+        (other / "thumbnails/photos/cat.png").write_bytes(b"\x89PNG cat")
+        (other / "index.html").write_text("<h1>my site</h1>")
+        before = snapshot(other)
+        completed = run_main("--root", project, "--out", other, *BRIEF_A4)
+        assert completed.returncode == 2
+        [line] = completed.stderr.splitlines()
+        assert line.startswith(f"error: cannot use {other} as the output folder: it is not empty")
+        assert "no .handoutkit-output file" in line and "empty it, or choose another folder with --out" in line
+        assert snapshot(other) == before
+
+    def test_merge_refuses_it_too(self, tmp_path):
+        other = tmp_path / "website"
+        other.mkdir()
+        (other / "index.html").write_text("<h1>my site</h1>")
+        shard = make_shard(tmp_path / "s1", {"demo/en/a.pdf": b"%PDF-a"})
+        code, _, err = merge(shard, out=other)
+        assert code == 2 and "it is not empty and handoutkit did not make it" in err
+        assert (other / "index.html").read_text() == "<h1>my site</h1>" and len(list(other.iterdir())) == 1
+
+    def test_merge_refuses_a_file_as_out(self, tmp_path):
+        (tmp_path / "dist").write_text("a file")
+        code, _, err = merge(make_shard(tmp_path / "s1", {"demo/en/a.pdf": b"%PDF-a"}), out=tmp_path / "dist")
+        assert code == 2 and "is a file, not a folder" in err and (tmp_path / "dist").read_text() == "a file"
+
+    def test_an_empty_folder_a_marked_one_and_an_older_builds_output_are_accepted(self, tmp_path):
+        older = tmp_path / "older"
+        older.mkdir()
+        (older / "manifest.json").write_text(json.dumps({"targets": [], "failed": []}))
+        (tmp_path / "empty").mkdir()
+        (tmp_path / "marked").mkdir()
+        (tmp_path / "marked" / outdir.MARKER).write_text("")
+        (tmp_path / "marked/notes.txt").write_text("")
+        for name in ("empty", "marked", "older", "new"):
+            assert outdir.foreign(tmp_path / name) is None
+        with outdir.owning(older, on_notice=pytest.fail):
+            pass
+        assert (older / outdir.MARKER).is_file()  # adopted: from now on it is recognised by its marker
+
+    def test_a_manifest_that_is_not_a_builds_is_not_taken_for_one(self, tmp_path):
+        (tmp_path / "manifest.json").write_text(json.dumps({"name": "my-web-app", "icons": []}))
+        assert "handoutkit did not make it" in outdir.foreign(tmp_path)
+
+
+# --- links ------------------------------------------------------------------------------------
+
+class TestLinksInTheOutputFolder:
+    def test_a_linked_thumbnails_folder_is_neither_emptied_nor_written(self, project, tmp_path):
+        elsewhere = tmp_path / "photos"
+        (elsewhere / "demo/en").mkdir(parents=True)
+        (elsewhere / "holiday.png").write_bytes(b"\x89PNG holiday")
+        (elsewhere / "demo/en/demo-brief-a4.png").write_bytes(b"\x89PNG not a thumbnail")  # older than the PDF
+        before = snapshot(elsewhere)
+        out = tmp_path / "dist"
+        out.mkdir()
+        (out / outdir.MARKER).write_text("")
+        time.sleep(0.01)
+        pdf = tiny_pdf(out / "demo/en/demo-brief-a4.pdf")
+        (out / "thumbnails").symlink_to(elsewhere, target_is_directory=True)
+        write_catalog(out, {"targets": [entry("demo/en/demo-brief-a4.pdf", pdf.read_bytes())], "failed": []},
+                      root=project)
+        assert snapshot(elsewhere) == before
+        assert "demo-brief-a4.pdf" in (out / "index.html").read_text()  # listed, without a picture
+        write_catalog(out, {"targets": [], "failed": []}, root=project)  # no PDF left: its picture goes...
+        assert snapshot(elsewhere) == before  # ...but not through the link
+
+    def test_a_pdf_is_not_written_through_a_linked_folder(self, tmp_path):
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        (tmp_path / "dist").mkdir()
+        (tmp_path / "dist/demo").symlink_to(elsewhere, target_is_directory=True)
+        with pytest.raises(outdir.UnsafeOutput, match="is a symbolic link"):
+            outdir.write_output(tmp_path / "dist", "demo/en/demo-brief-a4.pdf", b"%PDF-")
+        assert list(elsewhere.iterdir()) == []
+
+
+# --- the previous build's manifest ------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../outside.pdf", "demo/../../outside.pdf", "./demo/a.pdf",
+                                  "demo//a.pdf", "demo\\..\\a.pdf", "", 7, None, "my-notes.txt", "demo/"])
+def test_a_manifest_entry_whose_path_leaves_the_folder_is_ignored(path):
+    checked = outdir.check_manifest({"targets": [entry(path), entry("demo/en/ok.pdf")], "failed": [
+        {"path": path, "problems": []}]}, "dist/manifest.json")
+    assert [e["path"] for e in checked.manifest["targets"]] == ["demo/en/ok.pdf"]
+    assert checked.manifest["failed"] == []
+    assert checked.problems[0].startswith("dist/manifest.json: 'targets' entry 1 path ")
+    assert checked.problems[0].endswith("is not the relative path of a PDF inside the folder")
+
+
+def test_a_manifest_entry_with_fields_of_the_wrong_type_is_ignored():
+    wrong = [{**entry("demo/en/a.pdf"), "pages": "2"}, {**entry("demo/en/b.pdf"), "sha256": "x"}, "a.pdf",
+             {key: value for key, value in entry("demo/en/c.pdf").items() if key != "title"}]
+    checked = outdir.check_manifest({"targets": wrong, "failed": []}, "m")
+    assert checked.manifest["targets"] == [] and len(checked.problems) == 4
+    assert outdir.check_manifest({"targets": {}}, "m").problems == [
+        "m: not a manifest (an object with the lists 'targets' and 'failed')"]
+
+
+class TestAHandEditedManifest:
+    def test_paths_out_of_the_folder_are_ignored_with_a_warning_and_nothing_outside_is_written(
+            self, project, tmp_path):
+        victim = tiny_pdf(tmp_path / "elsewhere/report.pdf")
+        (tmp_path / "elsewhere/report.png").write_bytes(b"\x89PNG keep me")
+        before = snapshot(tmp_path / "elsewhere")
+        out = tmp_path / "dist"
+        out.mkdir()
+        (out / outdir.MARKER).write_text("")
+        (out / "manifest.json").write_text(json.dumps({"targets": [
+            entry(str(victim)), entry("../elsewhere/report.pdf")], "failed": []}))
+        completed = run_main("--root", project, "--out", out, *BRIEF_A4)
+        assert completed.returncode == 0, completed.stderr
+        warnings = [line for line in completed.stderr.splitlines() if "manifest.json" in line]
+        assert len(warnings) == 2 and "Traceback" not in completed.stderr
+        assert f"path '{victim}' is not the relative path of a PDF inside the folder (ignored" in warnings[0]
+        assert "path '../elsewhere/report.pdf' is not the relative path of a PDF" in warnings[1]
+        assert snapshot(tmp_path / "elsewhere") == before
+        paths = [e["path"] for e in json.loads((out / "manifest.json").read_text())["targets"]]
+        assert paths == ["demo/en/demo-brief-a4.pdf"]
+        again = run_main("--root", project, "--out", out, *BRIEF_A4)  # the next build neither crashes nor warns
+        assert again.returncode == 0 and "warning" not in again.stderr, again.stderr
+
+
+# --- one build at a time -------------------------------------------------------------------
+
+def hold_lock(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / outdir.LOCK, "a")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def wait_for(condition, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+class TestTwoBuildsOfOneFolder:
+    def test_the_second_waits_for_the_first_and_says_so(self, project, tmp_path):
+        out = tmp_path / "dist"
+        first = hold_lock(out)  # another build, writing
+        notices, results = [], []
+        second = threading.Thread(target=lambda: results.extend(build(
+            Options(project, out, Selection(formats=("brief",), papers=("a4",)), jobs=1), on_notice=notices.append)))
+        second.start()
+        wait_for(lambda: any("waiting for another build of" in n for n in notices))
+        time.sleep(0.3)
+        assert second.is_alive() and not (out / "manifest.json").exists()
+        first.close()  # the first build is done
+        second.join(120)
+        assert not second.is_alive() and [r.ok for r in results] == [True]
+        assert notices[0] == f"waiting for another build of {out}/ to finish (it holds {out / outdir.LOCK})"
+
+    def test_a_lock_file_that_is_a_link_is_not_followed(self, tmp_path):
+        (tmp_path / "dist").mkdir()
+        (tmp_path / "dist" / outdir.LOCK).symlink_to(tmp_path / "target")
+        with pytest.raises(OSError):
+            with outdir.owning(tmp_path / "dist", pytest.fail):
+                pass
+        assert not (tmp_path / "target").exists()
+
+
+# --- merge ---------------------------------------------------------------------------------
+
+def make_shard(folder, files: dict, failed=(), marker=True):
+    """A shard's output: its PDFs and a manifest that lists them with their SHA-256."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, data in files.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_bytes(data)
+    manifest = {"targets": [entry(path, data) for path, data in files.items()], "failed": list(failed)}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    if marker:
+        (folder / outdir.MARKER).write_text("")
+    return folder
+
+
+def edit_manifest(folder, change):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    change(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def merge(*folders, out):
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = shards.merge_main([*map(str, folders), "--out", str(out)], stdout, stderr)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.fixture
+def previous(tmp_path):
+    """--out as an earlier merge left it: nothing a failed merge does may change it."""
+    return make_shard(tmp_path / "dist", {"demo/en/old.pdf": b"%PDF-old"})
+
+
+class TestMergeChecksBeforeItCopies:
+    def refused(self, tmp_path, out, *folders) -> str:
+        """Merge folders into out; assert that it is refused and changes nothing; its stderr."""
+        before = snapshot(out)
+        code, _, err = merge(*folders, out=out)
+        assert code != 0 and "Traceback" not in err
+        assert err.rstrip().endswith(f"nothing was merged: {out} is unchanged")
+        assert snapshot(out) == before
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary left
+        return err
+
+    def test_a_pdf_whose_sha256_differs_from_its_entry(self, tmp_path, previous):
+        shard = make_shard(tmp_path / "s1", {"demo/en/a.pdf": b"%PDF-a"})
+        (shard / "demo/en/a.pdf").write_bytes(b"%PDF-tampered")
+        err = self.refused(tmp_path, previous, shard)
+        assert f"error: {shard}: demo/en/a.pdf: its SHA-256 is not the one manifest.json records" in err
+
+    def test_a_pdf_listed_but_missing(self, tmp_path, previous):
+        shard = make_shard(tmp_path / "s1", {"demo/en/a.pdf": b"%PDF-a", "demo/en/b.pdf": b"%PDF-b"})
+        (shard / "demo/en/b.pdf").unlink()
+        err = self.refused(tmp_path, previous, shard)
+        assert f"error: {shard}: demo/en/b.pdf: listed in manifest.json but missing" in err
+
+    def test_a_link_in_a_shard(self, tmp_path, previous):
+        secret = tmp_path / "secret.pdf"
+        secret.write_bytes(b"%PDF-secret")
+        shard = make_shard(tmp_path / "s1", {"demo/en/a.pdf": b"%PDF-secret", "other/en/b.pdf": b"%PDF-b"})
+        (shard / "demo/en/a.pdf").unlink()
+        (shard / "demo/en/a.pdf").symlink_to(secret)  # the right bytes, through a link
+        (shard / "other/en/b.pdf").rename(tmp_path / "b.pdf")
+        (shard / "other/en").rmdir()
+        (shard / "other/en").symlink_to(tmp_path, target_is_directory=True)
+        err = self.refused(tmp_path, previous, shard)
+        assert f"error: {shard}: demo/en/a.pdf: {shard}/demo/en/a.pdf is a symbolic link" in err
+        assert f"error: {shard}: other/en/b.pdf: {shard}/other/en is a symbolic link" in err
+
+    def test_two_shards_that_disagree(self, tmp_path, previous):
+        one = make_shard(tmp_path / "s1", {"demo/en/a.pdf": b"%PDF-one"})
+        two = make_shard(tmp_path / "s2", {"demo/en/a.pdf": b"%PDF-two"})
+        err = self.refused(tmp_path, previous, one, two)
+        assert f"error: demo/en/a.pdf differs between shards {one} and {two}" in err
+
+    @pytest.mark.parametrize("change, message", [
+        (lambda m: m.update(targets={"path": "a.pdf"}), "not a manifest"),
+        (lambda m: m["targets"][0].update(path="/etc/passwd"), "'targets' entry 1 path '/etc/passwd' is not the relative path of a PDF"),
+        (lambda m: m["targets"][0].update(path="../../secret.pdf"), "'targets' entry 1 path '../../secret.pdf'"),
+        (lambda m: m["targets"][0].pop("sha256"), "'targets' entry 1 (demo/en/a.pdf) has no 'sha256'"),
+        (lambda m: m["targets"][0].update(pages="many"), "'targets' entry 1 (demo/en/a.pdf) 'pages' is not a number"),
+        (lambda m: m["failed"].append({"path": "x.pdf", "problems": "all"}), "'failed' entry 1 (x.pdf) 'problems'"),
+    ])
+    def test_a_malformed_manifest(self, tmp_path, previous, change, message):
+        shard = make_shard(tmp_path / "s1", {"demo/en/a.pdf": b"%PDF-a"})
+        edit_manifest(shard, change)
+        err = self.refused(tmp_path, previous, shard)
+        assert f"error: {shard / 'manifest.json'}: {message}" in err
+
+    def test_a_manifest_that_is_not_json(self, tmp_path, previous):
+        shard = make_shard(tmp_path / "s1", {"demo/en/a.pdf": b"%PDF-a"})
+        (shard / "manifest.json").write_text("{")
+        err = self.refused(tmp_path, previous, shard)
+        assert f"error: {shard / 'manifest.json'}: cannot be read as JSON" in err
+
+    def test_every_problem_is_said_at_once_one_line_each(self, tmp_path, previous):
+        one = make_shard(tmp_path / "s1", {"demo/en/a.pdf": b"%PDF-one", "demo/en/b.pdf": b"%PDF-b"})
+        two = make_shard(tmp_path / "s2", {"demo/en/a.pdf": b"%PDF-two", "demo/en/c.pdf": b"%PDF-c"})
+        (one / "demo/en/b.pdf").unlink()
+        (two / "demo/en/c.pdf").write_bytes(b"%PDF-changed")
+        err = self.refused(tmp_path, previous, one, two)
+        assert len(err.splitlines()) == 4, err  # missing, changed, conflict; then "nothing was merged"
+
+    def test_a_failure_while_writing_leaves_out_as_it_was(self, tmp_path, previous, monkeypatch):
+        shard = make_shard(tmp_path / "s1", {"demo/en/a.pdf": b"%PDF-a"})
+        monkeypatch.setattr(shards, "write_catalog", lambda *args: (_ for _ in ()).throw(
+            OSError(28, "No space left on device")))
+        err = self.refused(tmp_path, previous, shard)
+        assert "No space left on device" in err
+
+
+class TestMergeReplacesOut:
+    def test_the_result_replaces_out_and_only_the_builders_files_of_the_old_one_go(self, tmp_path, previous):
+        (previous / "my-notes.txt").write_text("mine")
+        shard = make_shard(tmp_path / "s1", {"demo/en/a.pdf": tiny_pdf(tmp_path / "a.pdf").read_bytes()})
+        code, out, err = merge(shard, out=previous)
+        assert code == 0, err
+        assert "merged 1 shards: 1 PDFs, 0 failed" in out
+        assert sorted(p.relative_to(previous).as_posix() for p in previous.rglob("*.pdf")) == ["demo/en/a.pdf"]
+        assert (previous / outdir.MARKER).is_file() and (previous / "index.html").is_file()
+        assert not (previous / "my-notes.txt").exists()
+        [aside] = [p for p in tmp_path.iterdir() if p.name.startswith(".dist.old-")]
+        assert snapshot(aside) == {"dist": "folder", "dist/my-notes.txt": b"mine"}  # kept, and said
+        assert f"note: {aside / 'dist'} keeps 1 file(s) handoutkit did not write" in err
