@@ -19,7 +19,7 @@ from handoutkit.clinics import load_clinic
 from handoutkit.pipeline import Options, build
 from handoutkit.report import MANIFEST
 from handoutkit.settings import load_settings
-from handoutkit.shards import merge
+from handoutkit.shards import merge_main
 
 SCHEMAS = PROJECT_ROOT / "schemas"
 
@@ -178,7 +178,9 @@ class TestTheManifest:
         assert again and all(r.up_to_date for r in again)  # incremental.py read its entries
         assert (out / "index.html").is_file()
         (out / MANIFEST).write_text(json.dumps(old, indent=2))
-        merged = merge([out], tmp_path / "merged").manifest
+        assert merge_main([str(out), "--out", str(tmp_path / "merged"), "--root", str(root)],
+                          io.StringIO(), io.StringIO()) == 0
+        merged = json.loads((tmp_path / "merged" / MANIFEST).read_text())
         assert merged["schema_version"] == 1 and errors("manifest", merged) == []
         assert merged["targets"] == manifest["targets"]
 
