@@ -155,13 +155,14 @@ def render_first_page(pdf: Path) -> bytes:
         document.close()
 
 
-def save_thumbnail(out_dir: Path, pdf_relpath: str, first_page) -> None:
-    """The picture of a PDF just written, from the first page the audit rendered
-    (target.build_target): the PDF is not opened and rendered again."""
+def thumbnail_png(first_page) -> bytes:
+    """The picture of a PDF just built, from the first page the audit rendered
+    (target.build_target): the PDF is not opened and rendered again. Written after
+    the PDF (workers.save), so it is newer than it."""
     from PIL import Image
     height = round(first_page.height * THUMBNAIL_WIDTH / first_page.width)
     image = first_page.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
-    write_atomically(thumbnail_path(out_dir, pdf_relpath), encode_thumbnail(image))
+    return encode_thumbnail(image)
 
 
 def encode_thumbnail(image) -> bytes:

@@ -11,6 +11,7 @@ from . import PROJECT_ROOT, __version__
 from .assets import find_project
 from .discover import Selection
 from .errors import ContentError, UsageError
+from .files import WriteError
 
 DESCRIPTION = "Build print-ready PDF patient handouts into dist/<handout>/<lang>/."
 REPEAT = " (repeatable; default: all)"
@@ -173,6 +174,14 @@ def main(argv=None, out=sys.stdout, err=sys.stderr, prog: str = "build.py") -> i
         start, reporter, stats = time.perf_counter(), Reporter(args, out, err), BatchStats()
         results = build(options, reporter.show, reporter.begin, reporter.notice, stats,
                       on_problem=lambda line: reporter.say(f"error: {line}", err))
+    except KeyboardInterrupt:  # Ctrl-C: the workers are stopped, what they finished is recorded
+        if reporter:
+            reporter.stop()
+        print(f"interrupted: {reporter.progress() if reporter else 'nothing was built'}", file=err)
+        return 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
+    except WriteError as error:  # a full disk: the file, not a traceback
+        print(f"error: {error}", file=err)
+        return 1
     except ContentError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=err)

@@ -11,6 +11,7 @@ WeasyPrint is imported only when a target is to be built, so a no-op rebuild and
 import sys
 
 from . import fitcache, incremental
+from .files import uninterrupted
 from .model import BLOCKED, Result
 from .options import Options
 from .shards import select_shard
@@ -46,10 +47,16 @@ def build(options: Options, on_result=lambda result: None,
     if plan.to_build and not subsetter_available():
         on_notice(SUBSETTER_NOTICE)
     # 4. Build each target: render, lay out, check, audit, write (target.build_target).
-    built = build_all(plan.to_build, project, options, on_result, stats) if plan.to_build else []
-    # 5. Report: the manifest, the catalog page, the inputs cache and the sizes that fitted.
-    record(plan, built, options, blocked)
-    fitcache.remember(plan.fit_keys, built)
+    built, complete = [], False
+    try:
+        if plan.to_build:
+            build_all(plan.to_build, project, options, on_result, stats, built)
+        complete = True
+    finally:  # also on Ctrl-C: the workers are stopped; the PDFs they finished are recorded
+        # 5. Report: the manifest, the catalog page, the inputs cache and the sizes that fitted.
+        with uninterrupted():  # a second Ctrl-C waits: the manifest must describe the PDFs
+            record(plan, built, options, blocked, complete)
+            fitcache.remember(plan.fit_keys, built)
     order = {t: i for i, t in enumerate(targets)}
     return sorted(plan.current + blocked + built, key=lambda r: order[r.target])
 
@@ -80,15 +87,18 @@ def announce(current: list[Result], to_build: int, on_start, on_result) -> list[
     return current
 
 
-def record(plan, built: list[Result], options: Options, blocked: list[Result] = ()) -> None:
+def record(plan, built: list[Result], options: Options, blocked: list[Result] = (), complete: bool = True) -> None:
     """The manifest (each built entry with its inputs digest; blocked targets listed as
     failed), the catalog page, then the cache. The catalog is written even when nothing
-    was built: its own template is not an input of any target, and index.html may be missing."""
+    was built: its own template is not an input of any target, and index.html may be missing.
+    A build stopped midway (Ctrl-C) leaves the catalog to the next build, which it does
+    not take for a no-op (incremental.remember): rendering the catalog can take seconds."""
     from .catalog import write_catalog
     from .report import MANIFEST, read_manifest, update_manifest
     for result in built:
         result.inputs = plan.keys[result.target]
     results = list(blocked) + built
     manifest = update_manifest(options.out_dir, results) if results else read_manifest(options.out_dir / MANIFEST)
-    write_catalog(options.out_dir, manifest, root=options.root, today=options.today)
-    incremental.remember(plan, options.out_dir)
+    if complete:
+        write_catalog(options.out_dir, manifest, root=options.root, today=options.today)
+    incremental.remember(plan, options.out_dir, complete)

@@ -11,6 +11,10 @@ A target that runs longer than the time limit fails alone (TargetTimeout); a
 worker that dies (a crash in a native library, out of memory) breaks the pool,
 and the unfinished targets are built once more on a fresh pool before they fail.
 
+Workers write nothing and ignore Ctrl-C: each hands back the PDF it made, and this
+process writes it (save) and records it. On Ctrl-C this process kills its workers at
+once, so no PDF appears after the interrupt that the manifest does not describe.
+
 WeasyPrint stays out of the parent's imports until a result arrives, so a no-op
 rebuild never pays for it.
 """
@@ -31,10 +35,10 @@ from dataclasses import dataclass, field
 from multiprocessing import forkserver, get_context
 from pathlib import Path
 
-from .model import Result
+from .model import FAILED, Result
 
 MAX_TASKS_PER_WORKER = 100
-PRELOAD = ["handoutkit.workers", "handoutkit.warmup", "handoutkit.catalog", "handoutkit.target"]  # imported once, in the forkserver
+PRELOAD = ["handoutkit.nointerrupt", "handoutkit.workers", "handoutkit.warmup", "handoutkit.catalog", "handoutkit.target"]  # imported once, in the forkserver
 FONTTOOLS_WARNING = "Using fontTools instead of HarfBuzz-Subset"
 HARD_LIMIT_GRACE = 60  # s beyond the soft limit before a silent worker is killed
 
@@ -190,21 +194,15 @@ def build_one(worker: Worker, target):
     except (TargetTimeout, Exception) as error:  # the last good PDF stays: it is written only at the end
         result = Result.failed(target, worker.project, [f"{type(error).__name__}: {error}"],
                                time.perf_counter() - start)
-    write_html(result, worker)
+    if result.ok and worker.options.html:  # before the PDF: the PDF is written last (save)
+        html = (worker.hook.last_html + reproduce_note(worker.project.root)).encode()
+        result.files = {html_path(result.target): html, **result.files}
     return result
 
 
-def write_html(result, worker: Worker) -> None:
-    """--html: the final HTML beside the PDF, for `weasyprint` to reproduce it. Without
-    --html an older HTML file is removed, so none is left that the PDF no longer matches."""
-    from .files import write_atomically
-    if not result.ok:
-        return
-    path = worker.options.out_dir / Path(result.target.relpath).with_suffix(".html")
-    if worker.options.html:
-        write_atomically(path, (worker.hook.last_html + reproduce_note(worker.project.root)).encode())
-    else:
-        path.unlink(missing_ok=True)
+def html_path(target) -> str:
+    """--html: the final HTML beside the PDF, for `weasyprint` to reproduce it."""
+    return Path(target.relpath).with_suffix(".html").as_posix()
 
 
 def reproduce_note(root: Path) -> str:
@@ -279,13 +277,15 @@ def group_targets(targets: list, settings=None) -> list[list]:
     return sorted(groups.values(), key=lambda g: -sum(expected_cost(t, settings) for t in g))
 
 
-def build_all(targets: list, project, options, on_result, stats: BatchStats) -> list:
-    """Build the targets on options.jobs workers (in this process for one)."""
+def build_all(targets: list, project, options, on_result, stats: BatchStats, results: list) -> list:
+    """Build the targets on options.jobs workers (in this process for one). Each result
+    is appended to results once its PDF is written: on Ctrl-C (KeyboardInterrupt) the
+    caller knows what was built."""
     groups = group_targets(targets, project.settings)
     stats.jobs = job_count(options, len(groups))
     if stats.jobs == 1:
-        return build_here(groups, project, options, on_result)
-    results, size = [], stats.jobs * MAX_TASKS_PER_WORKER
+        return build_here(groups, project, options, on_result, results)
+    size = stats.jobs * MAX_TASKS_PER_WORKER
     for start in range(0, len(groups), size):  # dearest first: each round ends on short tasks
         build_round(groups[start:start + size], project, options, stats, on_result, results)
     return results
@@ -301,18 +301,49 @@ def build_round(groups: list, project, options, stats: BatchStats, on_result, re
             return
         stats.restarts += 1
     for target in (t for group in groups for t in group):
-        results.append(Result.failed(target, project, ["the worker process building it died (a crash or out of memory)"]))
-        on_result(results[-1])
+        died = ["the worker process building it died (a crash or out of memory)"]
+        deliver(Result.failed(target, project, died), options, on_result, results)
 
 
-def build_here(groups: list, project, options, on_result) -> list:
+def build_here(groups: list, project, options, on_result, results: list) -> list:
     """--jobs 1: every target in this process, the same way a worker builds them."""
     worker = make_worker(options, project)
-    results = []
     for target in (t for group in groups for t in group):
-        results.append(build_one(worker, target))
-        on_result(results[-1])
+        deliver(build_one(worker, target), options, on_result, results)
     return results
+
+
+def deliver(result, options, on_result, results: list) -> None:
+    """Write a target's files, then record and report it, as one step that Ctrl-C
+    does not split: every PDF written is in results, so in the manifest."""
+    from .files import uninterrupted
+    with uninterrupted():
+        save(result, options)
+        results.append(result)
+        on_result(result)
+
+
+def save(result, options) -> None:
+    """Write what a target made: its HTML (--html), then its PDF, then its thumbnail.
+    A file that cannot be written (a full disk) fails its target alone, its last good
+    PDF kept; the thumbnail is only a picture: the catalog renders a missing one again."""
+    from .catalog import thumbnail_path
+    from .files import WriteError, write_atomically
+    files, thumbnail, result.files, result.thumbnail = result.files, result.thumbnail, {}, b""  # not kept all build
+    if not result.ok:
+        return
+    try:
+        for relpath, data in files.items():
+            write_atomically(options.out_dir / relpath, data)
+    except WriteError as error:
+        result.status, result.problems = FAILED, [str(error)]
+        return
+    if not options.html:  # an older HTML file would no longer match the PDF
+        (options.out_dir / html_path(result.target)).unlink(missing_ok=True)
+    try:
+        write_atomically(thumbnail_path(options.out_dir, result.target.relpath), thumbnail)
+    except WriteError:
+        pass
 
 
 def run_pool(groups: list, project, options, stats: BatchStats, on_result, results: list) -> list:
@@ -330,13 +361,16 @@ def run_pool(groups: list, project, options, stats: BatchStats, on_result, resul
                 unfinished += [futures[f] for f in pending]  # no worker left to wait for
                 break
             for future in done:
-                collect(future, futures[future], project, stats, on_result, results, unfinished)
+                collect(future, futures[future], project, options, stats, on_result, results, unfinished)
+    except BaseException:  # Ctrl-C (KeyboardInterrupt): the workers stop now, not after their tasks
+        kill_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return unfinished
 
 
-def collect(future, group, project, stats: BatchStats, on_result, results: list, unfinished: list) -> None:
+def collect(future, group, project, options, stats: BatchStats, on_result, results: list, unfinished: list) -> None:
     try:
         outcome = future.result()
     except BrokenProcessPool:
@@ -348,8 +382,7 @@ def collect(future, group, project, stats: BatchStats, on_result, results: list,
         stats.samples.append(outcome.sample)
     stats.reused += outcome.reused
     for result in outcome.results:
-        results.append(result)
-        on_result(result)
+        deliver(result, options, on_result, results)
 
 
 def kill_workers(pool: ProcessPoolExecutor) -> int:
