@@ -128,7 +128,17 @@ def positive_int(text: str) -> int:
 def main(argv=None, out=sys.stdout, err=sys.stderr, prog: str = "build.py") -> int:
     """Run the build; 0 = every target built and passed; 1 = a target failed, or the
     content has problems (the targets they touch fail, the others are built; nothing
-    is built when a problem concerns every target); 2 = bad command line."""
+    is built when a problem concerns every target); 2 = bad command line; 130 = Ctrl-C."""
+    try:
+        return run(argv, out, err, prog)
+    except KeyboardInterrupt:  # before the build starts, or after it ended (run says how far a build got)
+        return interrupted(None, err)
+    except WriteError as error:  # --junit-xml on a full disk
+        print(f"error: {error}", file=err)
+        return 1
+
+
+def run(argv, out, err, prog: str) -> int:
     argv = as_options(sys.argv[1:] if argv is None else list(map(str, argv)))
     if argv[:1] == ["new"]:
         from .scaffold import new_main
@@ -175,10 +185,7 @@ def main(argv=None, out=sys.stdout, err=sys.stderr, prog: str = "build.py") -> i
         results = build(options, reporter.show, reporter.begin, reporter.notice, stats,
                       on_problem=lambda line: reporter.say(f"error: {line}", err))
     except KeyboardInterrupt:  # Ctrl-C: the workers are stopped, what they finished is recorded
-        if reporter:
-            reporter.stop()
-        print(f"interrupted: {reporter.progress() if reporter else 'nothing was built'}", file=err)
-        return 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
+        return interrupted(reporter, err)
     except WriteError as error:  # a full disk: the file, not a traceback
         print(f"error: {error}", file=err)
         return 1
@@ -203,6 +210,16 @@ def main(argv=None, out=sys.stdout, err=sys.stderr, prog: str = "build.py") -> i
         from .report import junit_xml
         write_atomically(args.junit_xml, junit_xml(results, time.perf_counter() - start))
     return 0 if all(r.ok for r in results) else 1
+
+
+def interrupted(reporter, err) -> int:
+    """Ctrl-C: one line saying how far the build got; the forkserver ends too."""
+    from .workers import stop_forkserver
+    stop_forkserver()
+    if reporter:
+        reporter.stop()
+    print(f"interrupted: {reporter.progress()}" if reporter else "interrupted", file=err)
+    return 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 
 
 def unwritable(out_dir: Path) -> str | None:

@@ -80,18 +80,39 @@ def unreadable(path: Path, error: OSError) -> Problem:
 
 
 @contextmanager
-def replacing(path: Path):
-    """A temporary path to write; renamed over `path` if the block succeeds, removed if not."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+def uninterrupted():
+    """Ctrl-C waits until the block is done, then interrupts: a file, a PDF and the
+    record of it, or the manifest and the cache, are written whole. A SIGINT handler,
+    not a signal mask: the worker pool's threads would take a masked signal instead.
+    Signals reach only the main thread, so elsewhere there is nothing to wait for."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
-        yield Path(temporary)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; output is for everyone to read
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:  # now handled as it would have been: KeyboardInterrupt, or an outer block's wait
+            signal.raise_signal(signal.SIGINT)
+
+
+@contextmanager
+def replacing(path: Path):
+    """A temporary path to write; renamed over `path` if the block succeeds, removed if not.
+    Ctrl-C waits until then (a few milliseconds): it never leaves a temporary file."""
+    with uninterrupted():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+        try:
+            yield Path(temporary)
+            os.chmod(temporary, 0o644)  # mkstemp makes it private; output is for everyone to read
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
 
 class WriteError(OSError):
@@ -120,25 +141,6 @@ def write_atomically(path: Path, data: bytes) -> None:
             temporary.write_bytes(data)
     except OSError as error:
         raise WriteError(path, error) from error
-
-
-@contextmanager
-def uninterrupted():
-    """Ctrl-C waits until the block is done, then interrupts: a PDF and the record of
-    it, or the manifest and the catalog, are written whole. A SIGINT handler, not a
-    signal mask: the worker pool's threads would take a masked signal instead. Signals
-    reach only the main thread, so elsewhere there is nothing to wait for."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught and callable(previous):
-        previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
 
 
 def copy_atomically(source: Path, destination: Path) -> None:

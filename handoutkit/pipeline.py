@@ -53,10 +53,8 @@ def build(options: Options, on_result=lambda result: None,
             build_all(plan.to_build, project, options, on_result, stats, built)
         complete = True
     finally:  # also on Ctrl-C: the workers are stopped; the PDFs they finished are recorded
-        # 5. Report: the manifest, the catalog page, the inputs cache and the sizes that fitted.
-        with uninterrupted():  # a second Ctrl-C waits: the manifest must describe the PDFs
-            record(plan, built, options, blocked, complete)
-            fitcache.remember(plan.fit_keys, built)
+        # 5. Report: the manifest, the inputs cache, the sizes that fitted, the catalog page.
+        record(plan, built, options, blocked, complete)
     order = {t: i for i, t in enumerate(targets)}
     return sorted(plan.current + blocked + built, key=lambda r: order[r.target])
 
@@ -92,13 +90,16 @@ def record(plan, built: list[Result], options: Options, blocked: list[Result] = 
     failed), the catalog page, then the cache. The catalog is written even when nothing
     was built: its own template is not an input of any target, and index.html may be missing.
     A build stopped midway (Ctrl-C) leaves the catalog to the next build, which it does
-    not take for a no-op (incremental.remember): rendering the catalog can take seconds."""
+    not take for a no-op (incremental.remember, complete=False)."""
     from .catalog import write_catalog
     from .report import MANIFEST, read_manifest, update_manifest
     for result in built:
         result.inputs = plan.keys[result.target]
     results = list(blocked) + built
-    manifest = update_manifest(options.out_dir, results) if results else read_manifest(options.out_dir / MANIFEST)
-    if complete:
+    with uninterrupted():  # Ctrl-C waits (milliseconds): the manifest must describe the PDFs on disk
+        manifest = update_manifest(options.out_dir, results) if results else read_manifest(options.out_dir / MANIFEST)
+        incremental.remember(plan, options.out_dir, complete=False)  # until the catalog is written
+        fitcache.remember(plan.fit_keys, built)
+    if complete:  # Ctrl-C may stop it (it takes seconds): the next build writes it
         write_catalog(options.out_dir, manifest, root=options.root, today=options.today)
-    incremental.remember(plan, options.out_dir, complete)
+        incremental.remember(plan, options.out_dir)

@@ -11,9 +11,10 @@ A target that runs longer than the time limit fails alone (TargetTimeout); a
 worker that dies (a crash in a native library, out of memory) breaks the pool,
 and the unfinished targets are built once more on a fresh pool before they fail.
 
-Workers write nothing and ignore Ctrl-C: each hands back the PDF it made, and this
-process writes it (save) and records it. On Ctrl-C this process kills its workers at
-once, so no PDF appears after the interrupt that the manifest does not describe.
+Workers write nothing and ignore Ctrl-C (ctrl_c_blocked): each hands back the PDF it
+made, and this process writes it (save) and records it. On Ctrl-C this process kills
+its workers at once, so no PDF appears after the interrupt that the manifest does not
+describe.
 
 WeasyPrint stays out of the parent's imports until a result arrives, so a no-op
 rebuild never pays for it.
@@ -32,13 +33,13 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing import forkserver, get_context
+from multiprocessing import forkserver, get_context, resource_tracker
 from pathlib import Path
 
 from .model import FAILED, Result
 
 MAX_TASKS_PER_WORKER = 100
-PRELOAD = ["handoutkit.nointerrupt", "handoutkit.workers", "handoutkit.warmup", "handoutkit.catalog", "handoutkit.target"]  # imported once, in the forkserver
+PRELOAD = ["handoutkit.workers", "handoutkit.warmup", "handoutkit.catalog", "handoutkit.target"]  # imported once, in the forkserver
 FONTTOOLS_WARNING = "Using fontTools instead of HarfBuzz-Subset"
 HARD_LIMIT_GRACE = 60  # s beyond the soft limit before a silent worker is killed
 
@@ -264,7 +265,47 @@ def start_forkserver() -> None:
     workers forked from it start warm."""
     context = get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
-    forkserver.ensure_running()
+    resource_tracker.ensure_running()  # first: it unblocks SIGINT once it has started its own process
+    with ctrl_c_blocked():
+        forkserver.ensure_running()
+
+
+@contextmanager
+def ctrl_c_blocked():
+    """The forkserver, and every worker forked from it, never sees Ctrl-C: SIGINT is
+    blocked while it starts, and a blocked signal stays blocked across fork and exec.
+    The terminal sends SIGINT to every process of the build; it is this process's to
+    handle (run_pool kills the workers), and a Ctrl-C pressed meanwhile reaches it when
+    the block ends. (Ignoring SIGINT instead would lose that Ctrl-C.)"""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stop_forkserver() -> None:
+    """Ctrl-C: end the forkserver at once. It never sees SIGINT, and would otherwise live
+    on for seconds if it was still importing WeasyPrint, until it noticed this process
+    gone. (The next build, if any, starts a new one: forkserver.ensure_running.)"""
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)  # noqa: SLF001 (no public way)
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def wait_for_forkserver() -> None:
+    """Start the forkserver if need be and wait, interruptibly, until it has imported
+    WeasyPrint (seconds): a process that does nothing is forked first. Then starting
+    the workers, which Ctrl-C does not split (run_pool), takes milliseconds. (A worker
+    still queued in the forkserver when Ctrl-C ends this process would start after it,
+    find its pool gone and print a traceback.)"""
+    start_forkserver()
+    probe = get_context("forkserver").Process(target=int, name="handoutkit-probe")
+    probe.start()
+    probe.join()
 
 
 def group_targets(targets: list, settings=None) -> list[list]:
@@ -348,10 +389,12 @@ def save(result, options) -> None:
 
 def run_pool(groups: list, project, options, stats: BatchStats, on_result, results: list) -> list:
     """One pool over the groups; returns the groups a dead worker left unfinished."""
-    start_forkserver()
-    pool = ProcessPoolExecutor(stats.jobs, mp_context=get_context("forkserver"), initializer=start_worker,
-                               initargs=(options, project))
-    futures = {pool.submit(build_group, group): group for group in groups}
+    from .files import uninterrupted
+    wait_for_forkserver()
+    with uninterrupted():  # submit starts the workers: Ctrl-C waits until each is known, so killed
+        pool = ProcessPoolExecutor(stats.jobs, mp_context=get_context("forkserver"), initializer=start_worker,
+                                   initargs=(options, project))
+        futures = {pool.submit(build_group, group): group for group in groups}
     limit = (options.timeout or 0) * max(len(g) for g in groups) + HARD_LIMIT_GRACE if options.timeout else None
     unfinished, pending = [], set(futures)
     try:
