@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from conftest import GERMAN, run_main, write_project
 from handoutkit import PROJECT_ROOT
+from handoutkit.pipeline import Options, build
 
 LONG = "Ask your care team about each step of the treatment before you start. " * 40  # no word of 3+ syllables: under the SMOG limit
 
@@ -158,3 +159,24 @@ def test_a_manifest_or_catalog_that_cannot_be_written_is_one_line_naming_it(buil
     if name == "manifest.json":
         assert (out / name).read_bytes() == old_manifest
     json.loads((out / "manifest.json").read_text())
+
+
+def test_ctrl_c_in_this_process_records_what_was_built_and_the_next_build_finishes_the_rest(tiny):
+    """--jobs 1: Ctrl-C while the first PDF is written and reported waits until that is
+    done, then stops the build. The catalog is left to the next build, which is not a
+    no-op: it builds the rest and writes the catalog."""
+    out = tiny / "out"
+
+    def press_ctrl_c(result):
+        os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        build(Options(tiny, out, jobs=1), on_result=press_ctrl_c)
+    on_disk = pdfs(out)
+    assert len(on_disk) == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {e["path"]: e["sha256"] for e in manifest["targets"]} == {
+        path: hashlib.sha256((out / path).read_bytes()).hexdigest() for path in on_disk}
+    assert not (out / "index.html").exists() and no_temporary_files(out)
+    results = build(Options(tiny, out, jobs=1))
+    assert sorted(r.status for r in results) == ["built", "built", "up-to-date"]
+    assert (out / "index.html").is_file()
