@@ -87,10 +87,10 @@ def announce(current: list[Result], to_build: int, on_start, on_result) -> list[
 
 def record(plan, built: list[Result], options: Options, blocked: list[Result] = (), complete: bool = True) -> None:
     """The manifest (each built entry with its inputs digest; blocked targets listed as
-    failed), the catalog page, then the cache. The catalog is written even when nothing
+    failed), the cache, then the catalog page. The catalog is written even when nothing
     was built: its own template is not an input of any target, and index.html may be missing.
-    A build stopped midway (Ctrl-C) leaves the catalog to the next build, which it does
-    not take for a no-op (incremental.remember, complete=False)."""
+    A build stopped midway (Ctrl-C, or during the catalog) leaves the catalog to the next
+    build, which it does not take for a no-op (incremental.remember, complete=False)."""
     from .catalog import write_catalog
     from .report import MANIFEST, read_manifest, update_manifest
     for result in built:
