@@ -46,7 +46,7 @@ def build(options: Options, on_result=lambda result: None,
     announce(plan.current, len(plan.to_build), on_start, on_result)
     if plan.to_build and not subsetter_available():
         on_notice(SUBSETTER_NOTICE)
-    # 4. Build each target: render, lay out, check, audit, write (target.build_target).
+    # 4. Build each target: render, lay out, check, audit (target.build_target), write (workers.save).
     built, complete = [], False
     try:
         if plan.to_build:
