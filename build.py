@@ -3,7 +3,10 @@
 
 import sys
 
-from handoutkit.cli import main
-
 if __name__ == "__main__":
+    try:
+        from handoutkit.cli import main
+    except KeyboardInterrupt:  # Ctrl-C while Python starts
+        print("interrupted: nothing was built", file=sys.stderr)
+        sys.exit(130)
     sys.exit(main())

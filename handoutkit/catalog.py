@@ -160,15 +160,14 @@ def render_first_page(pdf: Path) -> bytes:
         document.close()
 
 
-def save_thumbnail(out_dir: Path, pdf_relpath: str, first_page) -> None:
-    """The picture of a PDF just written, from the first page the audit rendered
-    (target.build_target): the PDF is not opened and rendered again."""
+def thumbnail_png(first_page) -> bytes:
+    """The picture of a PDF just built, from the first page the audit rendered
+    (target.build_target): the PDF is not opened and rendered again. Written after
+    the PDF (workers.save), so it is newer than it."""
     from PIL import Image
-    if link_in(out_dir, thumbnail_path(out_dir, pdf_relpath)):
-        return  # not through a link (outdir.py); the catalog shows the PDF without a picture
     height = round(first_page.height * THUMBNAIL_WIDTH / first_page.width)
     image = first_page.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
-    write_atomically(thumbnail_path(out_dir, pdf_relpath), encode_thumbnail(image))
+    return encode_thumbnail(image)
 
 
 def encode_thumbnail(image) -> bytes:

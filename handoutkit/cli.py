@@ -12,6 +12,7 @@ from . import PROJECT_ROOT, __version__
 from .assets import find_project
 from .discover import Selection
 from .errors import ContentError, UsageError
+from .files import WriteError
 
 DESCRIPTION = "Build print-ready PDF patient handouts into dist/<handout>/<lang>/."
 REPEAT = " (repeatable; default: all)"
@@ -131,8 +132,9 @@ CLOSED_PIPE = 141  # what a shell reports for a program ended by SIGPIPE (128 + 
 def main(argv=None, out=sys.stdout, err=sys.stderr, prog: str = "build.py") -> int:
     """Run the build; 0 = every target built and passed; 1 = a target failed, or the
     content has problems (the targets they touch fail, the others are built; nothing
-    is built when a problem concerns every target); 2 = bad command line; 141 = the
-    reader of the output went away (`build.py --list | head -1`), which is not an error."""
+    is built when a problem concerns every target); 2 = bad command line; 130 = Ctrl-C;
+    141 = the reader of the output went away (`build.py --list | head -1`), which is not
+    an error."""
     try:
         try:
             return run(argv, out, err, prog)
@@ -145,6 +147,11 @@ def main(argv=None, out=sys.stdout, err=sys.stderr, prog: str = "build.py") -> i
         # flush of it, go to devnull, so no "Exception ignored ... BrokenPipeError" follows.
         os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
         return CLOSED_PIPE
+    except KeyboardInterrupt:  # before the build starts, or after it ended (run says how far a build got)
+        return interrupted(None, err)
+    except WriteError as error:  # --junit-xml on a full disk
+        print(f"error: {error}", file=err)
+        return 1
 
 
 def reader_gone(out) -> bool:
@@ -159,7 +166,6 @@ def reader_gone(out) -> bool:
 
 
 def run(argv, out, err, prog: str) -> int:
-    """main() itself: the command the first word names, else the build."""
     argv = as_options(sys.argv[1:] if argv is None else list(map(str, argv)))
     if argv[:1] == ["new"]:
         from .scaffold import new_main
@@ -205,6 +211,11 @@ def run(argv, out, err, prog: str) -> int:
         start, reporter, stats = time.perf_counter(), Reporter(args, out, err), BatchStats()
         results = build(options, reporter.show, reporter.begin, reporter.notice, stats,
                       on_problem=lambda line: reporter.say(f"error: {line}", err))
+    except KeyboardInterrupt:  # Ctrl-C: the workers are stopped, what they finished is recorded
+        return interrupted(reporter, err)
+    except WriteError as error:  # a full disk: the file, not a traceback
+        print(f"error: {error}", file=err)
+        return 1
     except ContentError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=err)
@@ -226,6 +237,16 @@ def run(argv, out, err, prog: str) -> int:
         from .report import junit_xml
         write_atomically(args.junit_xml, junit_xml(results, time.perf_counter() - start))
     return 0 if all(r.ok for r in results) else 1
+
+
+def interrupted(reporter, err) -> int:
+    """Ctrl-C: one line saying how far the build got; the forkserver ends too."""
+    from .workers import stop_forkserver
+    stop_forkserver()
+    if reporter:
+        reporter.stop()
+    print(f"interrupted: {reporter.progress()}" if reporter else "interrupted", file=err)
+    return 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 
 
 def unwritable(out_dir: Path) -> str | None:

@@ -5,6 +5,10 @@ new one, never half of one.
 No WeasyPrint here: the manifest, the cache and merged shards are written by builds
 that never lay anything out.
 
+Only the main process writes output (workers.save): a worker hands back what it made,
+so Ctrl-C can stop the workers at any moment. A write and the record of it are not
+split by Ctrl-C either (uninterrupted), so the manifest describes the PDFs on disk.
+
 Input files are read through read_input: only regular files inside their root (see
 check_input).
 """
@@ -12,8 +16,10 @@ check_input).
 import errno
 import os
 import shutil
+import signal
 import stat
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -74,22 +80,65 @@ def unreadable(path: Path, error: OSError) -> Problem:
 
 
 @contextmanager
-def replacing(path: Path):
-    """A temporary path to write; renamed over `path` if the block succeeds, removed if not."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+def uninterrupted():
+    """Ctrl-C waits until the block is done, then interrupts: a file, a PDF and the
+    record of it, or the manifest and the cache, are written whole. A SIGINT handler,
+    not a signal mask: the worker pool's threads would take a masked signal instead.
+    Signals reach only the main thread, so elsewhere there is nothing to wait for."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
-        yield Path(temporary)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; output is for everyone to read
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:  # now handled as it would have been: KeyboardInterrupt, or an outer block's wait
+            signal.raise_signal(signal.SIGINT)
+
+
+@contextmanager
+def replacing(path: Path):
+    """A temporary path to write; renamed over `path` if the block succeeds, removed if not.
+    Ctrl-C waits until then (a few milliseconds): it never leaves a temporary file."""
+    with uninterrupted():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+        try:
+            yield Path(temporary)
+            os.chmod(temporary, 0o644)  # mkstemp makes it private; output is for everyone to read
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+class WriteError(OSError):
+    """An output file that could not be written (a full disk, a folder made read-only):
+    says which file, and what to do."""
+
+    def __init__(self, path: Path, error: OSError):
+        super().__init__(error.errno, error.strerror or str(error))
+        self.path = path
+
+    def __str__(self) -> str:
+        hint = WRITE_HINTS.get(self.errno, "check that the output folder can be written")
+        return f"cannot write {self.path}: {self.strerror} ({hint})"
+
+
+WRITE_HINTS = {errno.ENOSPC: "the disk is full: free some space, then build again",
+               errno.EDQUOT: "the disk quota is used up: free some space, then build again",
+               errno.EROFS: "the disk is read-only: choose another folder with --out"}
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace path with data in one step: a failed build never leaves half a file."""
-    with replacing(path) as temporary:
-        temporary.write_bytes(data)
+    """Replace path with data in one step: a failed build never leaves half a file,
+    nor a temporary one. A failure is a WriteError naming path (not the temporary)."""
+    try:
+        with replacing(path) as temporary:
+            temporary.write_bytes(data)
+    except OSError as error:
+        raise WriteError(path, error) from error
 

@@ -380,17 +380,20 @@ def plan(project, targets: list[Target], options) -> Plan:
     return Plan(keys, files, fit_keys, to_build, up_to_date, inputs, cache, targets, blocked)
 
 
-def remember(plan_: Plan, out_dir: Path) -> None:
+def remember(plan_: Plan, out_dir: Path, complete: bool = True) -> None:
     """Record this run in the cache: file hashes, the target list, each target's files.
     A failed target is recorded too: its manifest entry (the last good PDF) keeps the
-    old inputs digest, so it is built again next time."""
+    old inputs digest, so it is built again next time. A build stopped midway records
+    no target list: the next build of the selection is not a no-op (survey), and
+    writes the catalog page this one left out."""
     cache, root = plan_.cache, plan_.inputs.root
     # Only the files this run looked at: a renamed or deleted file does not linger.
     cache.files = {k: v for k, v in plan_.inputs.hashes.seen.items() if v[2] != "missing"}
     cache.checked_ns = time.time_ns()
     cache.option_files = [str(p) for p in plan_.inputs.option_files]
     cache.plans.pop(plan_.inputs.plan(), None)
-    cache.plans[plan_.inputs.plan()] = [t.relpath for t in plan_.targets or plan_.keys]
+    if complete:
+        cache.plans[plan_.inputs.plan()] = [t.relpath for t in plan_.targets or plan_.keys]
     for target, files in plan_.files.items():
         cache.targets[target.relpath] = {"target": asdict(target), "files": [label(p, root) for p in files]}
     for target in plan_.blocked:

@@ -198,6 +198,10 @@ class Result:
     max_grade: float | None = None  # its format's readability limit
     max_smog: float | None = None   # its format's SMOG limit
     entry: dict = field(default_factory=dict)  # an up-to-date target's manifest entry
+    # What a worker made, for the main process to write (workers.save), then dropped:
+    # out_dir-relative path -> bytes, the PDF last; and the first page as a PNG.
+    files: dict = field(default_factory=dict, repr=False)
+    thumbnail: bytes = field(default=b"", repr=False)
 
     @property
     def ok(self) -> bool:

@@ -11,6 +11,7 @@ WeasyPrint is imported only when a target is to be built, so a no-op rebuild and
 import sys
 
 from . import fitcache, incremental, outdir
+from .files import uninterrupted
 from .model import BLOCKED, Result
 from .options import Options
 from .shards import select_shard
@@ -57,11 +58,15 @@ def build_targets(project, targets, options, on_result, on_start, on_notice, sta
     announce(plan.current, len(plan.to_build), on_start, on_result)
     if plan.to_build and not subsetter_available():
         on_notice(SUBSETTER_NOTICE)
-    # 4. Build each target: render, lay out, check, audit, write (target.build_target).
-    built = build_all(plan.to_build, project, options, on_result, stats) if plan.to_build else []
-    # 5. Report: the manifest, the catalog page, the inputs cache and the sizes that fitted.
-    record(plan, built, options, blocked)
-    fitcache.remember(plan.fit_keys, built)
+    # 4. Build each target: render, lay out, check, audit (target.build_target), write (workers.save).
+    built, complete = [], False
+    try:
+        if plan.to_build:
+            build_all(plan.to_build, project, options, on_result, stats, built)
+        complete = True
+    finally:  # also on Ctrl-C: the workers are stopped; the PDFs they finished are recorded
+        # 5. Report: the manifest, the inputs cache, the sizes that fitted, the catalog page.
+        record(plan, built, options, blocked, complete)
     order = {t: i for i, t in enumerate(targets)}
     return sorted(plan.current + blocked + built, key=lambda r: order[r.target])
 
@@ -92,15 +97,21 @@ def announce(current: list[Result], to_build: int, on_start, on_result) -> list[
     return current
 
 
-def record(plan, built: list[Result], options: Options, blocked: list[Result] = ()) -> None:
+def record(plan, built: list[Result], options: Options, blocked: list[Result] = (), complete: bool = True) -> None:
     """The manifest (each built entry with its inputs digest; blocked targets listed as
-    failed), the catalog page, then the cache. The catalog is written even when nothing
-    was built: its own template is not an input of any target, and index.html may be missing."""
+    failed), the cache, then the catalog page. The catalog is written even when nothing
+    was built: its own template is not an input of any target, and index.html may be missing.
+    A build stopped midway (Ctrl-C, or during the catalog) leaves the catalog to the next
+    build, which it does not take for a no-op (incremental.remember, complete=False)."""
     from .catalog import write_catalog
     from .report import MANIFEST, read_manifest, update_manifest
     for result in built:
         result.inputs = plan.keys[result.target]
     results = list(blocked) + built
-    manifest = update_manifest(options.out_dir, results) if results else read_manifest(options.out_dir / MANIFEST)
-    write_catalog(options.out_dir, manifest, root=options.root, today=options.today)
-    incremental.remember(plan, options.out_dir)
+    with uninterrupted():  # Ctrl-C waits (milliseconds): the manifest must describe the PDFs on disk
+        manifest = update_manifest(options.out_dir, results) if results else read_manifest(options.out_dir / MANIFEST)
+        incremental.remember(plan, options.out_dir, complete=False)  # until the catalog is written
+        fitcache.remember(plan.fit_keys, built)
+    if complete:  # Ctrl-C may stop it (it takes seconds): the next build writes it
+        write_catalog(options.out_dir, manifest, root=options.root, today=options.today)
+        incremental.remember(plan, options.out_dir)

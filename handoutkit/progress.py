@@ -59,14 +59,17 @@ class Reporter:
         self.quiet, self.verbose, self.json = args.quiet, args.verbose, args.json
         self.terminal = is_terminal(out) and not args.json
         self.bar = self.task = None
+        self.to_build, self.built = None, 0  # for the line on Ctrl-C
 
     def begin(self, to_build: int, up_to_date: int) -> None:
+        self.to_build = to_build
         if self.terminal and to_build:
             self.bar = make_bar(self.err)
             self.bar.start()
             self.task = self.bar.add_task(f"building ({up_to_date} up to date)", total=to_build)
 
     def show(self, result) -> None:
+        self.built += result.status == "built"
         if self.bar and not result.up_to_date:
             self.bar.advance(self.task)
         if not result.ok:
@@ -75,6 +78,13 @@ class Reporter:
             self.say(describe(result), self.out)
             if self.verbose and not result.up_to_date:
                 self.say(describe_checks(result), self.out)
+
+    def progress(self) -> str:
+        """How far an interrupted build got: its PDFs and the manifest are on disk."""
+        if not self.to_build:
+            return "nothing was built"
+        kept = "their PDFs and the manifest are saved" if self.built else "the last good PDFs are kept"
+        return f"{self.built} of {self.to_build} targets built; {kept}"
 
     def notice(self, text: str) -> None:
         self.say(f"warning: {text}", self.err)

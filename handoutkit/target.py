@@ -1,5 +1,6 @@
 """One target, start to finish: render, lay out (smaller type if it does not fit),
-check, audit the PDF, write it atomically. The last good PDF stays if anything fails.
+check, audit the PDF; the main process writes it atomically (workers.save). The last
+good PDF stays if anything fails.
 
 `pipeline.build()` decides which targets to build; `workers.py` runs this module's
 `build_target()` for each of them, in this process or in worker processes.
@@ -16,9 +17,8 @@ from weasyprint.text.fonts import FontConfiguration
 from . import audit, checks
 from .assets import search_path
 from .cards import required_on_card
-from .catalog import save_thumbnail
+from .catalog import thumbnail_png
 from .content import MAX_IMAGE_PIXELS
-from .outdir import write_output
 from .layout import AssetFetcher, lay_out
 from .model import FAILED, Result, Target, Text
 from .languages import language
@@ -46,7 +46,8 @@ def make_tools(project, lay_out_with: Callable = lay_out) -> Tools:
 
 
 def build_target(target: Target, project, tools: Tools, options) -> Result:
-    """One PDF: render, lay out, check, audit, write."""
+    """One PDF: render, lay out, check, audit; the PDF and its thumbnail come back in
+    result.files and result.thumbnail, for the main process to write."""
     start = time.perf_counter()
     handout, text = project.handouts[target.handout], project.texts[target.key]
     result = Result(target, handout=handout, title=text.title, stale=bool(project.stale.get(target.key)),
@@ -72,9 +73,9 @@ def build_target(target: Target, project, tools: Tools, options) -> Result:
     result.sha256 = hashlib.sha256(layout.pdf).hexdigest()
     if result.problems:
         result.status = FAILED
-    else:
-        write_output(options.out_dir, target.relpath, layout.pdf)  # never through a link (outdir.py)
-        save_thumbnail(options.out_dir, target.relpath, findings.first_page)  # after the PDF: newer than it
+    else:  # written by the main process (workers.save): a worker writes nothing
+        result.files[target.relpath] = layout.pdf
+        result.thumbnail = thumbnail_png(findings.first_page)
     result.seconds = time.perf_counter() - start
     return result
 

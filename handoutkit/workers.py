@@ -11,6 +11,11 @@ A target that runs longer than the time limit fails alone (TargetTimeout); a
 worker that dies (a crash in a native library, out of memory) breaks the pool,
 and the unfinished targets are built once more on a fresh pool before they fail.
 
+Workers write nothing and ignore Ctrl-C (ctrl_c_blocked): each hands back the PDF it
+made, and this process writes it (save) and records it. On Ctrl-C this process kills
+its workers at once, so no PDF appears after the interrupt that the manifest does not
+describe.
+
 WeasyPrint stays out of the parent's imports until a result arrives, so a no-op
 rebuild never pays for it.
 """
@@ -28,10 +33,10 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing import forkserver, get_context
+from multiprocessing import forkserver, get_context, resource_tracker
 from pathlib import Path
 
-from .model import Result
+from .model import FAILED, Result
 
 MAX_TASKS_PER_WORKER = 100
 PRELOAD = ["handoutkit.workers", "handoutkit.warmup", "handoutkit.catalog", "handoutkit.target"]  # imported once, in the forkserver
@@ -190,21 +195,15 @@ def build_one(worker: Worker, target):
     except (TargetTimeout, Exception) as error:  # the last good PDF stays: it is written only at the end
         result = Result.failed(target, worker.project, [f"{type(error).__name__}: {error}"],
                                time.perf_counter() - start)
-    write_html(result, worker)
+    if result.ok and worker.options.html:  # before the PDF: the PDF is written last (save)
+        html = (worker.hook.last_html + reproduce_note(worker.project.root)).encode()
+        result.files = {html_path(result.target): html, **result.files}
     return result
 
 
-def write_html(result, worker: Worker) -> None:
-    """--html: the final HTML beside the PDF, for `weasyprint` to reproduce it. Without
-    --html an older HTML file is removed, so none is left that the PDF no longer matches."""
-    from .outdir import check_no_links, write_output
-    if not result.ok:
-        return
-    relpath = Path(result.target.relpath).with_suffix(".html").as_posix()
-    if worker.options.html:
-        write_output(worker.options.out_dir, relpath, (worker.hook.last_html + reproduce_note(worker.project.root)).encode())
-    else:
-        check_no_links(worker.options.out_dir, worker.options.out_dir / relpath).unlink(missing_ok=True)
+def html_path(target) -> str:
+    """--html: the final HTML beside the PDF, for `weasyprint` to reproduce it."""
+    return Path(target.relpath).with_suffix(".html").as_posix()
 
 
 def reproduce_note(root: Path) -> str:
@@ -266,7 +265,47 @@ def start_forkserver() -> None:
     workers forked from it start warm."""
     context = get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
-    forkserver.ensure_running()
+    resource_tracker.ensure_running()  # first: it unblocks SIGINT once it has started its own process
+    with ctrl_c_blocked():
+        forkserver.ensure_running()
+
+
+@contextmanager
+def ctrl_c_blocked():
+    """The forkserver, and every worker forked from it, never sees Ctrl-C: SIGINT is
+    blocked while it starts, and a blocked signal stays blocked across fork and exec.
+    The terminal sends SIGINT to every process of the build; it is this process's to
+    handle (run_pool kills the workers), and a Ctrl-C pressed meanwhile reaches it when
+    the block ends. (Ignoring SIGINT instead would lose that Ctrl-C.)"""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stop_forkserver() -> None:
+    """Ctrl-C: end the forkserver at once. It never sees SIGINT, and would otherwise live
+    on for seconds if it was still importing WeasyPrint, until it noticed this process
+    gone. (The next build, if any, starts a new one: forkserver.ensure_running.)"""
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)  # noqa: SLF001 (no public way)
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def wait_for_forkserver() -> None:
+    """Start the forkserver if need be and wait, interruptibly, until it has imported
+    WeasyPrint (seconds): a process that does nothing is forked first. Then starting
+    the workers, which Ctrl-C does not split (run_pool), takes milliseconds. (A worker
+    still queued in the forkserver when Ctrl-C ends this process would start after it,
+    find its pool gone and print a traceback.)"""
+    start_forkserver()
+    probe = get_context("forkserver").Process(target=int, name="handoutkit-probe")
+    probe.start()
+    probe.join()
 
 
 def group_targets(targets: list, settings=None) -> list[list]:
@@ -279,13 +318,15 @@ def group_targets(targets: list, settings=None) -> list[list]:
     return sorted(groups.values(), key=lambda g: -sum(expected_cost(t, settings) for t in g))
 
 
-def build_all(targets: list, project, options, on_result, stats: BatchStats) -> list:
-    """Build the targets on options.jobs workers (in this process for one)."""
+def build_all(targets: list, project, options, on_result, stats: BatchStats, results: list) -> list:
+    """Build the targets on options.jobs workers (in this process for one). Each result
+    is appended to results once its PDF is written: on Ctrl-C (KeyboardInterrupt) the
+    caller knows what was built."""
     groups = group_targets(targets, project.settings)
     stats.jobs = job_count(options, len(groups))
     if stats.jobs == 1:
-        return build_here(groups, project, options, on_result)
-    results, size = [], stats.jobs * MAX_TASKS_PER_WORKER
+        return build_here(groups, project, options, on_result, results)
+    size = stats.jobs * MAX_TASKS_PER_WORKER
     for start in range(0, len(groups), size):  # dearest first: each round ends on short tasks
         build_round(groups[start:start + size], project, options, stats, on_result, results)
     return results
@@ -301,26 +342,64 @@ def build_round(groups: list, project, options, stats: BatchStats, on_result, re
             return
         stats.restarts += 1
     for target in (t for group in groups for t in group):
-        results.append(Result.failed(target, project, ["the worker process building it died (a crash or out of memory)"]))
-        on_result(results[-1])
+        died = ["the worker process building it died (a crash or out of memory)"]
+        deliver(Result.failed(target, project, died), options, on_result, results)
 
 
-def build_here(groups: list, project, options, on_result) -> list:
+def build_here(groups: list, project, options, on_result, results: list) -> list:
     """--jobs 1: every target in this process, the same way a worker builds them."""
     worker = make_worker(options, project)
-    results = []
     for target in (t for group in groups for t in group):
-        results.append(build_one(worker, target))
-        on_result(results[-1])
+        deliver(build_one(worker, target), options, on_result, results)
     return results
+
+
+def deliver(result, options, on_result, results: list) -> None:
+    """Write a target's files, then record and report it, as one step that Ctrl-C
+    does not split: every PDF written is in results, so in the manifest."""
+    from .files import uninterrupted
+    with uninterrupted():
+        save(result, options)
+        results.append(result)
+        on_result(result)
+
+
+def save(result, options) -> None:
+    """Write what a target made: its HTML (--html), then its PDF, then its thumbnail,
+    each atomically and never through a link in the output folder (outdir.py). A file
+    that cannot be written (a full disk, a link) fails its target alone, its last good
+    PDF kept; the thumbnail is only a picture: the catalog renders a missing one again."""
+    from .catalog import thumbnail_path
+    from .files import WriteError, write_atomically
+    from .outdir import UnsafeOutput, check_no_links, write_output
+    files, thumbnail, result.files, result.thumbnail = result.files, result.thumbnail, {}, b""  # not kept all build
+    if not result.ok:
+        return
+    try:
+        for relpath, data in files.items():
+            write_output(options.out_dir, relpath, data)
+        if not options.html:  # an older HTML file would no longer match the PDF
+            check_no_links(options.out_dir, options.out_dir / html_path(result.target)).unlink(missing_ok=True)
+    except WriteError as error:
+        result.status, result.problems = FAILED, [str(error)]
+        return
+    except UnsafeOutput as error:
+        result.status, result.problems = FAILED, [error.strerror]
+        return
+    try:
+        write_atomically(check_no_links(options.out_dir, thumbnail_path(options.out_dir, result.target.relpath)), thumbnail)
+    except (WriteError, UnsafeOutput):
+        pass
 
 
 def run_pool(groups: list, project, options, stats: BatchStats, on_result, results: list) -> list:
     """One pool over the groups; returns the groups a dead worker left unfinished."""
-    start_forkserver()
-    pool = ProcessPoolExecutor(stats.jobs, mp_context=get_context("forkserver"), initializer=start_worker,
-                               initargs=(options, project))
-    futures = {pool.submit(build_group, group): group for group in groups}
+    from .files import uninterrupted
+    wait_for_forkserver()
+    with uninterrupted():  # submit starts the workers: Ctrl-C waits until each is known, so killed
+        pool = ProcessPoolExecutor(stats.jobs, mp_context=get_context("forkserver"), initializer=start_worker,
+                                   initargs=(options, project))
+        futures = {pool.submit(build_group, group): group for group in groups}
     limit = (options.timeout or 0) * max(len(g) for g in groups) + HARD_LIMIT_GRACE if options.timeout else None
     unfinished, pending = [], set(futures)
     try:
@@ -330,13 +409,16 @@ def run_pool(groups: list, project, options, stats: BatchStats, on_result, resul
                 unfinished += [futures[f] for f in pending]  # no worker left to wait for
                 break
             for future in done:
-                collect(future, futures[future], project, stats, on_result, results, unfinished)
+                collect(future, futures[future], project, options, stats, on_result, results, unfinished)
+    except BaseException:  # Ctrl-C (KeyboardInterrupt): the workers stop now, not after their tasks
+        kill_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return unfinished
 
 
-def collect(future, group, project, stats: BatchStats, on_result, results: list, unfinished: list) -> None:
+def collect(future, group, project, options, stats: BatchStats, on_result, results: list, unfinished: list) -> None:
     try:
         outcome = future.result()
     except BrokenProcessPool:
@@ -348,8 +430,7 @@ def collect(future, group, project, stats: BatchStats, on_result, results: list,
         stats.samples.append(outcome.sample)
     stats.reused += outcome.reused
     for result in outcome.results:
-        results.append(result)
-        on_result(result)
+        deliver(result, options, on_result, results)
 
 
 def kill_workers(pool: ProcessPoolExecutor) -> int:

@@ -1,17 +1,22 @@
 """A build killed at any moment leaves every PDF complete (the old one or the new
 one) and a valid manifest: everything is written to a temporary file and renamed."""
 
+import errno
+import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
-from conftest import write_project
+from conftest import GERMAN, run_main, write_project
 from handoutkit import PROJECT_ROOT
+from handoutkit.pipeline import Options, build
 
 LONG = "Ask your care team about each step of the treatment before you start. " * 40  # no word of 3+ syllables: under the SMOG limit
 
@@ -35,6 +40,129 @@ def test_sigkill_mid_build_leaves_complete_files(tmp_path):
     assert changed and len(changed) < len(before), "the kill did not land mid-build"
     for pdf in out.rglob("*.pdf"):
         assert len(PdfReader(pdf).pages) >= 1  # complete: pypdf reads it to the end
+    json.loads((out / "manifest.json").read_text())
+
+
+# --- Ctrl-C ---------------------------------------------------------------------------
+
+GERMAN_BRIEF = {**GERMAN, "handouts/demo/de/brief.md": "Einleitung.\n\n## Darum geht es {#about}\nSie lesen das. "
+                "Es ist kurz.\n\n## Wann anrufen {#when-to-call}\n@include warning-signs\n"}
+
+
+def pdfs(out):
+    return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*.pdf")}
+
+
+def wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs (a zombie, ended but not yet reaped by
+    an init that may not reap at all in a container, does not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError):  # ended meanwhile
+            continue
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
+
+
+def test_ctrl_c_stops_the_workers_and_the_manifest_describes_the_pdfs_on_disk(tmp_path):
+    """Ten targets on two workers; Ctrl-C, as a terminal sends it (to the whole process
+    group: the build, its forkserver and its workers), once the first PDF is written."""
+    root, out = write_project(tmp_path / "p", GERMAN_BRIEF), tmp_path / "out"
+    command = [sys.executable, str(PROJECT_ROOT / "build.py"), "--root", str(root), "--out", str(out),
+               "--jobs", "2", "--large-print"]
+    build = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    assert wait_for(lambda: pdfs(out), 120), "no PDF was written"
+    os.killpg(build.pid, signal.SIGINT)
+    interrupted = time.monotonic()
+    _, stderr = build.communicate(timeout=30)
+    assert time.monotonic() - interrupted < 5
+    assert build.returncode == 130
+    assert "Traceback" not in stderr
+    assert len(stderr.splitlines()) == 1 and stderr.startswith("interrupted: "), stderr
+    assert wait_for(lambda: not group_alive(build.pid), 5), "a worker or the forkserver outlived the build"
+    on_disk = pdfs(out)
+    assert 0 < len(on_disk) < 10, "the interrupt did not land mid-build"
+    assert f" {len(on_disk)} of 10 targets built" in f" {stderr}"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {e["path"]: e["sha256"] for e in manifest["targets"]} == {
+        path: hashlib.sha256((out / path).read_bytes()).hexdigest() for path in on_disk}
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    time.sleep(2)
+    assert pdfs(out) == on_disk  # no worker wrote anything after the interrupt
+
+
+# --- a full disk ----------------------------------------------------------------------
+
+BRIEF_A4 = "demo/en/demo-brief-a4.pdf"
+
+
+def fill_disk_on(monkeypatch, name: str) -> None:
+    """Writing the temporary file of `name` fails halfway, as on a full disk."""
+    write_bytes = Path.write_bytes
+
+    def write(path, data):
+        if path.name.startswith(f".{name}."):
+            write_bytes(path, data[:len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write_bytes(path, data)
+    monkeypatch.setattr(Path, "write_bytes", write)
+
+
+def change_every_text(root) -> None:
+    for path in (root / "handouts/demo/en").glob("*.md"):
+        path.write_text(path.read_text().replace("## ", "Read this.\n\n## ", 1))
+
+
+@pytest.fixture
+def built_once(tiny, tmp_path):
+    out = tmp_path / "out"
+    assert run_main("--root", tiny, "--out", out, "--jobs", "1").returncode == 0
+    change_every_text(tiny)
+    return tiny, out, (out / BRIEF_A4).read_bytes(), (out / "manifest.json").read_bytes()
+
+
+def no_temporary_files(out) -> bool:
+    return not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_pdf_that_cannot_be_written_fails_alone_naming_the_file(built_once, monkeypatch):
+    root, out, old_pdf, _ = built_once
+    fill_disk_on(monkeypatch, "demo-brief-a4.pdf")
+    completed = run_main("--root", root, "--out", out, "--jobs", "1")
+    assert completed.returncode == 1
+    assert completed.stderr == (f"FAIL  {BRIEF_A4}: cannot write {out / BRIEF_A4}: No space left on device "
+                                "(the disk is full: free some space, then build again)\n")
+    assert "ok    demo/en/demo-brief-letter.pdf" in completed.stdout  # the others are built and reported
+    assert "ok    demo/en/demo-card-card.pdf" in completed.stdout
+    assert no_temporary_files(out)
+    assert (out / BRIEF_A4).read_bytes() == old_pdf
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [f["path"] for f in manifest["failed"]] == [BRIEF_A4]
+    for entry in manifest["targets"]:  # the old brief's entry, the new card's and letter's
+        assert entry["sha256"] == hashlib.sha256((out / entry["path"]).read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "index.html"])
+def test_a_manifest_or_catalog_that_cannot_be_written_is_one_line_naming_it(built_once, monkeypatch, name):
+    root, out, _, old_manifest = built_once
+    fill_disk_on(monkeypatch, name)
+    completed = run_main("--root", root, "--out", out, "--jobs", "1", "-q")
+    assert completed.returncode == 1
+    assert completed.stderr == (f"error: cannot write {out / name}: No space left on device "
+                                "(the disk is full: free some space, then build again)\n")
+    assert no_temporary_files(out)
+    if name == "manifest.json":
+        assert (out / name).read_bytes() == old_manifest
     json.loads((out / "manifest.json").read_text())
 
 
