@@ -13,6 +13,7 @@ from .assets import find_project
 from .discover import Selection
 from .errors import ContentError, UsageError
 from .files import WriteError
+from .outdir import unwritable
 
 DESCRIPTION = "Build print-ready PDF patient handouts into dist/<handout>/<lang>/."
 REPEAT = " (repeatable; default: all)"
@@ -247,19 +248,6 @@ def interrupted(reporter, err) -> int:
         reporter.stop()
     print(f"interrupted: {reporter.progress()}" if reporter else "interrupted", file=err)
     return 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
-
-
-def unwritable(out_dir: Path) -> str | None:
-    """Why the output folder cannot be written, if it cannot: said before any work,
-    and without creating anything (content is validated before anything is written)."""
-    existing = next(p for p in [out_dir, *out_dir.parents] if p.exists())
-    if not existing.is_dir():
-        reason = f"{existing} is a file, not a folder"
-    elif not os.access(existing, os.W_OK | os.X_OK):
-        reason = f"no permission to write in {existing}"
-    else:
-        return None
-    return f"cannot write to the output folder {out_dir}: {reason} (choose another with --out)"
 
 
 def check(options, strict: bool, out) -> int:

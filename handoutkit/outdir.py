@@ -171,7 +171,7 @@ def foreign(out_dir: Path) -> str | None:
     try:
         names = set(os.listdir(out_dir))
     except (FileNotFoundError, NotADirectoryError):
-        return None  # cli.unwritable says why a file cannot be the output folder
+        return None  # unwritable() says why a file cannot be the output folder
     if not names - {LOCK} or MARKER in names or is_older_output(out_dir):
         return None
     return (f"cannot use {out_dir} as the output folder: it is not empty and handoutkit did not make it "
@@ -190,6 +190,19 @@ def is_older_output(out_dir: Path) -> bool:
     # Its two lists, and (since schema_version 1) its header: nothing else.
     return (isinstance(data, dict) and {"targets", "failed"} <= set(data) <= {"targets", "failed", *HEADER}
             and all(isinstance(data[key], list) for key in ("targets", "failed")))
+
+
+def unwritable(out_dir: Path) -> str | None:
+    """Why the output folder cannot be written, if it cannot: said before any work,
+    and without creating anything (content is validated before anything is written)."""
+    existing = next(p for p in [out_dir, *out_dir.parents] if p.exists())
+    if not existing.is_dir():
+        reason = f"{existing} is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = f"no permission to write in {existing}"
+    else:
+        return None
+    return f"cannot write to the output folder {out_dir}: {reason} (choose another with --out)"
 
 
 def refuse_foreign(out_dir: Path) -> None:

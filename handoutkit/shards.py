@@ -23,7 +23,7 @@ from pathlib import Path
 from . import PROJECT_ROOT
 from .files import write_atomically
 from .incremental import MANIFEST, CACHE, Cache, read_cache, write_cache
-from .outdir import LOCK, MARKER, MERGE_FIELDS, foreign, link_in, mark, read_manifest, safe_relpath
+from .outdir import LOCK, MARKER, MERGE_FIELDS, foreign, link_in, mark, read_manifest, safe_relpath, unwritable
 from .report import make_manifest
 
 # Relative cost of laying out and checking one target (a card is 1): the format's and
@@ -272,7 +272,6 @@ def parse_merge_args(argv):
 
 def usage_problems(dirs: list[Path], out_dir: Path) -> list[str]:
     """A DIR that is not a build's output; an --out that is a file, or someone else's."""
-    from .cli import unwritable
     problems = [f"{folder}: no {MANIFEST} (not the output of a build)" for folder in dirs
                 if not (folder / MANIFEST).is_file()]
     return problems + list(filter(None, [unwritable(out_dir) or foreign(out_dir)]))

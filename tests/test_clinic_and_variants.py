@@ -143,17 +143,17 @@ def test_without_a_profile_blanks_are_lines_or_fields(tiny, tmp_path):
 def test_large_print_body_is_16_pt_or_more(tiny, tmp_path):
     brief = tiny / "handouts/demo/en/brief.md"
     brief.write_text(brief.read_text().replace("It is short.", "It is short. " + "Ask your care team. " * 30))
-    results = build(Options(tiny, tmp_path, Selection(formats=("brief",), papers=("a4",)), large_print=True))
-    sizes = {r.target.large_print: body_size(tmp_path / r.target.relpath) for r in results}
+    results = build(Options(tiny, tmp_path / "out", Selection(formats=("brief",), papers=("a4",)), large_print=True))
+    sizes = {r.target.large_print: body_size(tmp_path / "out" / r.target.relpath) for r in results}
     assert sizes[False] == pytest.approx(12, abs=0.1)
     assert sizes[True] >= 16
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert [e["path"] for e in manifest["targets"] if e["large_print"]] == ["demo/en/demo-brief-a4-large.pdf"]
 
 
 def test_pdf_ua_markers(tiny, tmp_path):
-    [result] = build(Options(tiny, tmp_path, Selection(formats=("brief",), papers=("a4",))))
-    reader = PdfReader(tmp_path / result.target.relpath)
+    [result] = build(Options(tiny, tmp_path / "out", Selection(formats=("brief",), papers=("a4",))))
+    reader = PdfReader(tmp_path / "out" / result.target.relpath)
     root = reader.trailer["/Root"]
     assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
     assert root["/Lang"] == "en" and root["/ViewerPreferences"]["/DisplayDocTitle"]
@@ -185,7 +185,7 @@ def test_release_refuses_drafts(tiny):
 
 
 def test_overdue_review_warns_and_strict_fails(tiny, tmp_path):
-    later = Options(tiny, tmp_path, Selection(formats=("brief",), papers=("a4",)), today=date(2028, 1, 1))
+    later = Options(tiny, tmp_path / "out", Selection(formats=("brief",), papers=("a4",)), today=date(2028, 1, 1))
     [result] = build(later)
     assert result.ok and result.overdue
     [strict] = build(Options(**{**later.__dict__, "strict": True}))
@@ -197,11 +197,11 @@ def test_image_without_alt_text_is_refused(tiny, tmp_path):
     brief = tiny / "handouts/demo/en/brief.md"
     brief.write_text(brief.read_text().replace("It is short.", "It is short. ![](handouts/demo/en/picture.png)"))
     with pytest.raises(ContentError, match=r"brief.md:4: image 'handouts/demo/en/picture.png' has no alt text"):
-        build(Options(tiny, tmp_path, Selection(formats=("brief",), papers=("a4",))))
+        build(Options(tiny, tmp_path / "out", Selection(formats=("brief",), papers=("a4",))))
 
 
 def test_template_image_without_alt_text_fails_the_target(tiny, tmp_path):
     template = tiny / "templates/brief.html"
     template.write_text('{% extends "base.html" %}{% block header %}<img src="styles/fonts/OFL.txt">{% endblock %}')
-    [result] = build(Options(tiny, tmp_path, Selection(formats=("brief",), papers=("a4",))))
+    [result] = build(Options(tiny, tmp_path / "out", Selection(formats=("brief",), papers=("a4",))))
     assert "image without alt text" in result.problems[0]
