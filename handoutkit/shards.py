@@ -30,7 +30,10 @@ from .report import make_manifest
 # the script's `cost` in the settings (defaults.toml), times the variants'.
 VARIANT_COST = {"large_print": 1.8, "print_shop": 1.2, "fillable": 1.1}
 THUMBNAILS_DIR = "thumbnails"  # catalog.THUMBNAILS
-CATALOG_FILES = ("index.html", "index.ar.html", "index.de.html", "index.es.html", "index.fr.html", "index.zh-Hans.html", "index.csv", "thumbnails", ".handoutkit-catalog-fonts")  # written anew from the merged manifest (a language page per strings file with catalog_ keys)
+# Written anew from the merged manifest; so is a page per language (index.<lang>.html, one per
+# strings file with catalog_ keys: matched by LANGUAGE_PAGE_RE, never listed by name).
+CATALOG_FILES = ("index.html", "index.csv", "thumbnails", ".handoutkit-catalog-fonts")
+LANGUAGE_PAGE_RE = re.compile(r"index\.[A-Za-z0-9-]+\.html")
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -226,7 +229,7 @@ def written_by_catalog(relative: str) -> bool:
     """The files a build writes besides the PDFs: manifest, caches, marker, lock, catalog."""
     top = relative.split("/", 1)[0]
     return (relative in (MANIFEST, CACHE, MARKER, LOCK) or top in CATALOG_FILES and top != THUMBNAILS_DIR
-            or (top == THUMBNAILS_DIR and relative.endswith(".png")) or re.fullmatch(r"index\.[A-Za-z0-9-]+\.html", relative) is not None)
+            or (top == THUMBNAILS_DIR and relative.endswith(".png")) or LANGUAGE_PAGE_RE.fullmatch(relative) is not None)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -77,7 +77,7 @@ def toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
-def test_page_files(tag: str) -> dict:
+def page_files(tag: str) -> dict:
     """The files that add a fixture's language to the tiny project's demo handout."""
     fixture = tomllib.loads((FIXTURES / f"{tag}.toml").read_text(encoding="utf-8"))
     strings = "".join(f"{key} = {toml_string(value)}\n" for key, value in fixture["strings"].items())
@@ -89,8 +89,6 @@ def test_page_files(tag: str) -> dict:
     return files
 
 
-test_page_files.__test__ = False  # a helper, not a test
-
 
 @pytest.fixture(scope="module")
 def test_pages(tmp_path_factory):
@@ -98,7 +96,7 @@ def test_pages(tmp_path_factory):
     root = tmp_path_factory.mktemp("scripts") / "project"
     files = {}
     for tag in TAGS:
-        files |= test_page_files(tag)
+        files |= page_files(tag)
     write_project(root, files)
     out = root.parent / "out"
     results = build(Options(root, out, jobs=1))
@@ -113,15 +111,14 @@ def pdf_of(test_pages, tag, fmt):
     return out / result.target.relpath
 
 
-def poppler(command: str, path: Path, *args) -> str:
-    return subprocess.run([command, *args, str(path), "-"] if command == "pdftotext" else [command, str(path)],
-                          capture_output=True, text=True, check=True).stdout
+def poppler_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def embedded_fonts(path: Path) -> set[str]:
     """The PostScript names of the font programs that draw text (read with PDFium), after
     checking with poppler's pdffonts that every font is embedded."""
-    lines = poppler("pdffonts", path).splitlines()[2:]
+    lines = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
     assert lines and all(line.split()[-5] == "yes" for line in lines), lines  # the "emb" column
     return {program for _, program in list_fonts(path.read_bytes())}
 
@@ -143,7 +140,7 @@ def test_test_page_prints_the_text_in_reading_order(test_pages, tag):
     about = fixture["files"]["brief.md"].split("{#about}")[1].strip().split("\n")[0]
     first_sentence = about.split("。")[0].split(". ")[0].split("। ")[0]
     signs = [line[2:] for line in fixture["files"]["partials/warning-signs.md"].strip().splitlines()]
-    text = letters(poppler("pdftotext", pdf_of(test_pages, tag, "brief")), tag)
+    text = letters(poppler_text(pdf_of(test_pages, tag, "brief")), tag)
     for phrase in [fixture["strings"]["draft_notice"], first_sentence, *signs]:
         assert letters(phrase, tag) in text, f"'{phrase}' is not in the PDF as written"
 
