@@ -73,6 +73,14 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
+def as_from_a_terminal() -> None:
+    """The build starts as from a shell: SIGINT neither ignored nor blocked. A test process
+    can hand on either (seen once in four full runs: both Ctrl-C tests of one run found Ctrl-C
+    ignored, cause not found: see the closing note of stop 21)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_ctrl_c_stops_the_workers_and_the_manifest_describes_the_pdfs_on_disk(tmp_path):
     """Ten targets on two workers; Ctrl-C, as a terminal sends it (to the whole process
     group: the build, its forkserver and its workers), once the first PDF is written."""
@@ -80,7 +88,7 @@ def test_ctrl_c_stops_the_workers_and_the_manifest_describes_the_pdfs_on_disk(tm
     command = [sys.executable, str(PROJECT_ROOT / "build.py"), "--root", str(root), "--out", str(out),
                "--jobs", "2", "--large-print"]
     build = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=as_from_a_terminal)
     assert wait_for(lambda: pdfs(out), 120), "no PDF was written"
     os.killpg(build.pid, signal.SIGINT)
     interrupted = time.monotonic()
@@ -174,8 +182,13 @@ def test_ctrl_c_in_this_process_records_what_was_built_and_the_next_build_finish
 
     def press_ctrl_c(result):
         os.kill(os.getpid(), signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt):
-        build(Options(tiny, out, jobs=1), on_result=press_ctrl_c)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (see as_from_a_terminal)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build(Options(tiny, out, jobs=1), on_result=press_ctrl_c)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     on_disk = pdfs(out)
     assert len(on_disk) == 1
     manifest = json.loads((out / "manifest.json").read_text())
