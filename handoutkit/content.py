@@ -81,14 +81,14 @@ class Line:
 
 # --- TOML -------------------------------------------------------------------
 
-def read_toml(path: Path, problems: list, root: Path | None = None, lang: str | None = None) -> dict | None:
+def read_toml(path: Path, problems: list, root: Path | None = None, joiners: bool = True) -> dict | None:
     """Parse a TOML file (a regular file inside root, by default its own folder:
-    files.check_input); a syntax error becomes a problem with its line. Its text is in
-    `lang` (None: no one language), for the invisible characters it may hold."""
+    files.check_input); a syntax error becomes a problem with its line. `joiners`: may
+    its text hold ZWJ and ZWNJ (invisible.py; true where no one language is known)."""
     try:
         text = read_input(path, root or path.parent).decode("utf-8-sig")  # a leading BOM is no text
         data = tomllib.loads(text)
-        check_toml_text(path, text, data, lang, problems)
+        check_toml_text(path, text, data, joiners, problems)
         return data
     except UnicodeDecodeError:
         problems.append(Problem(path, "file is not UTF-8 text", "save it as UTF-8"))
@@ -275,10 +275,10 @@ def parse_format_sections(data: dict, path: Path, problems: list,
 
 # --- <lang>/meta.toml and <lang>/<format>.md ------------------------------------
 
-def load_meta(folder: Path, problems: list) -> dict:
-    """A language's title and subtitle."""
+def load_meta(folder: Path, problems: list, joiners: bool = False) -> dict:
+    """A language's title and subtitle (joiners: its script may use ZWJ and ZWNJ)."""
     path = folder / "meta.toml"
-    data = read_toml(path, problems, folder.parent.parent, folder.name)
+    data = read_toml(path, problems, folder.parent.parent, joiners)
     if data is None:
         return {}
     check_keys(data, META_KEYS, path, "", problems)
@@ -299,9 +299,10 @@ def check_keywords(keywords, path: Path, problems: list) -> None:
 
 
 def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
-              glyphs: frozenset[int] = frozenset()) -> Text | None:
+              glyphs: frozenset[int] = frozenset(), joiners: bool = False) -> Text | None:
     """Read one format's Markdown, expand directives, split it into sections; with
-    glyphs, also check that the shipped fonts can show every character."""
+    glyphs, also check that the shipped fonts can show every character (joiners: the
+    language's script may use ZWJ and ZWNJ)."""
     folder = handout.path / lang
     path = folder / f"{fmt}.md"
     if not path.exists():
@@ -313,8 +314,8 @@ def load_text(handout: Handout, lang: str, fmt: str, meta: dict, problems: list,
     lines = read_lines(path, problems, handout.path.parent)
     if len(problems) > before:  # unreadable: its sections would only be reported missing too
         return None
-    check_markdown_lines(lines, lang, problems)  # here, not after @sources: handout.toml's own check says those
-    lines = expand_directives(lines, folder, handout.control, partials, problems)
+    check_markdown_lines(lines, joiners, problems)  # here, not after @sources: handout.toml's own check says those
+    lines = expand_directives(lines, folder, handout.control, partials, problems, joiners)
     if glyphs:
         check_glyphs(lines, glyphs, problems)
     if check_nesting(lines, problems):  # not parsed: a list 500 deep would exhaust the stack
@@ -446,7 +447,7 @@ def check_glyphs(lines, glyphs: frozenset[int], problems: list) -> None:
                                     line.number))
 
 
-def expand_directives(lines, folder, control, partials, problems, depth=0) -> list[Line]:
+def expand_directives(lines, folder, control, partials, problems, joiners=False, depth=0) -> list[Line]:
     """Replace `@include name` and `@sources` lines by the text they stand for."""
     result = []
     for line in lines:
@@ -459,7 +460,7 @@ def expand_directives(lines, folder, control, partials, problems, depth=0) -> li
         elif not line.text.startswith("@"):
             result.append(line)
         elif match and match["name"] == "include" and match["arg"]:
-            result += include_partial(line, match["arg"], folder, control, partials, problems, depth)
+            result += include_partial(line, match["arg"], folder, control, partials, problems, joiners, depth)
         elif match and match["name"] == "sources" and not match["arg"]:
             result += [Line(text, line.path, line.number) for text in format_sources(control)]
         else:
@@ -468,7 +469,7 @@ def expand_directives(lines, folder, control, partials, problems, depth=0) -> li
     return result
 
 
-def include_partial(line, name, folder, control, partials, problems, depth) -> list[Line]:
+def include_partial(line, name, folder, control, partials, problems, joiners, depth) -> list[Line]:
     """The lines of partials/<name>.md (or another handout's, for `handout/name`),
     themselves expanded (one level of nesting is plenty)."""
     path = partial_path(folder.parent, folder.name, name) if PARTIAL_NAME_RE.match(name) else None
@@ -480,12 +481,13 @@ def include_partial(line, name, folder, control, partials, problems, depth) -> l
         problems.append(Problem(line.path, f"@include '{name}' is nested too deeply", line=line.number))
         return []
     included = read_lines(path, problems, folder.parent.parent)  # handouts/
-    check_markdown_lines(included, folder.name, problems)  # the including text's language
+    check_markdown_lines(included, joiners, problems)  # the including text's language
     partials[name] = "\n".join(item.text for item in included)
     # Blank lines around the partial keep it a separate Markdown block. A shared
     # partial's own @include lines name partials of its own handout.
     blank = [Line("", line.path, line.number)]
-    return blank + expand_directives(included, path.parent.parent, control, partials, problems, depth + 1) + blank
+    return blank + expand_directives(included, path.parent.parent, control, partials, problems, joiners,
+                                     depth + 1) + blank
 
 
 def shown_partial(folder: Path, name: str) -> str:

@@ -6,9 +6,10 @@ copying and screen readers; a control character prints as nothing or a box. None
 of them shows in an editor, so each is reported with its file, line and column.
 
 The zero-width joiners (ZWJ, ZWNJ) are letters' business in Arabic and Indic
-scripts (Persian words, Devanagari conjuncts), so a language in one of those
-scripts may use them; text with no language (handout.toml, a clinic profile) may
-too, as a clinic's name can be Persian. Markdown's character references
+scripts (Persian words, Devanagari conjuncts), so a language whose script says
+`joiners = true` in its [scripts.X] settings may use them (the caller passes that
+on as `joiners`); text with no language (handout.toml, a clinic profile) may too, as
+a clinic's name can be Persian. Markdown's character references
 (`&#x202E;`, `&zwj;`) and TOML's escapes (`\\u202E`) are decoded and checked too.
 A leading byte order mark is not text: the readers strip it (utf-8-sig).
 """
@@ -22,8 +23,6 @@ from .errors import Problem
 BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
 ZERO_WIDTH = frozenset({0x200B, 0x2060, 0xFEFF})
 JOINERS = frozenset({0x200C, 0x200D})  # ZWNJ, ZWJ
-JOINING_SCRIPTS = frozenset({"Arab", "Deva", "Beng", "Guru", "Gujr", "Orya", "Taml", "Telu", "Knda", "Mlym",
-                             "Sinh", "Mymr", "Khmr"})
 # Every character what_is_wrong may refuse, so a line is scanned in one pass, not one
 # call a character (a text may be 500 KB).
 SUSPECT_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
@@ -43,18 +42,6 @@ def text_lines(text: str) -> list[str]:
     return lines[:-1] if lines and not lines[-1] else lines
 
 
-def joiners_allowed(lang: str | None) -> bool:
-    """Whether text in this language may use ZWJ and ZWNJ (None: no language known)."""
-    if lang is None:
-        return True
-    from babel.core import UnknownLocaleError
-    from .languages import language
-    try:
-        return language(lang).script in JOINING_SCRIPTS
-    except (ValueError, UnknownLocaleError):
-        return False  # check_locale reports the folder name
-
-
 def what_is_wrong(char: str, joiners: bool) -> tuple[str, str] | None:
     """(what the character is, how to fix it) if it may not reach a PDF, else None."""
     code = ord(char)
@@ -65,7 +52,7 @@ def what_is_wrong(char: str, joiners: bool) -> tuple[str, str] | None:
         return "a zero-width character, invisible when printed", DELETE
     if code in JOINERS and not joiners:
         return ("a zero-width joiner or non-joiner, invisible when printed",
-                f"{DELETE}; joiners are allowed only in texts in Arabic and Indic scripts")
+                f"{DELETE}; joiners are allowed only in scripts that need them ([scripts.X] joiners = true)")
     if unicodedata.category(char) == "Cc" and char not in "\t\n\r":
         return "a control character", DELETE
     return None
@@ -106,17 +93,16 @@ def toml_escapes(text: str):
             yield match.start("escape") + 1, match["escape"], chr(code)
 
 
-def check_markdown_lines(lines, lang: str | None, problems: list) -> None:
-    """Markdown lines (content.Line: text, path, number) of a text in `lang`."""
-    joiners = joiners_allowed(lang)
+def check_markdown_lines(lines, joiners: bool, problems: list) -> None:
+    """Markdown lines (content.Line: text, path, number) of a text whose script may
+    (or may not) use ZWJ and ZWNJ."""
     for line in lines:
         problems += line_problems(line.path, line.number, line.text, joiners, markdown_references)
 
 
-def check_toml_text(path, text: str, data: dict, lang: str | None, problems: list) -> None:
+def check_toml_text(path, text: str, data: dict, joiners: bool, problems: list) -> None:
     """A TOML file as written (comments included), and its escapes where the parsed
     values or keys really hold the character (`'\\u202E'` in a literal string is text)."""
-    joiners = joiners_allowed(lang)
     parsed = "".join(strings_in(data))
 
     def decode(line):

@@ -86,9 +86,10 @@ def load_project(options: Options, partial: bool = False) -> Project:
     languages = list(dict.fromkeys((h, lang) for h, lang, _ in keys))
     metas = {(h, lang): load_language(handouts[h], lang, options.root, settings, problems) for h, lang in languages}
     texts = {(h, lang, fmt): load_text(handouts[h], lang, fmt, metas[h, lang], problems,
-                                       glyphs_for(options.root, lang, settings)) for h, lang, fmt in keys}
+                                       glyphs_for(options.root, lang, settings), joiners_for(lang, settings))
+             for h, lang, fmt in keys}
     texts = {key: text for key, text in texts.items() if text}  # a text that failed to load has problems
-    strings = {lang: load_strings(options.root / "templates", lang, problems)
+    strings = {lang: load_strings(options.root / "templates", lang, problems, joiners_for(lang, settings))
                for lang in dict.fromkeys(lang for _, lang in languages)}
     # 3. Check translations against their source: same sections, and whether they are stale.
     stale = {}
@@ -219,7 +220,7 @@ def load_language(handout: Handout, lang: str, root: Path, settings: Settings, p
     folder = handout.path / lang
     check_locale(lang, folder, problems)
     check_script(lang, folder, settings, problems)
-    meta = load_meta(folder, problems)
+    meta = load_meta(folder, problems, joiners_for(lang, settings))
     check_translation_meta(meta, folder / "meta.toml", lang == handout.source_lang, problems)
     check_handout_words(handout, lang, meta, problems)
     glyphs = glyphs_for(root, lang, settings)
@@ -250,6 +251,16 @@ def glyphs_for(root: Path, lang: str, settings: Settings) -> frozenset[int]:
         return coverage(tuple(search_path(root, "styles/fonts")), settings.scripts[language(lang).script].fonts)
     except (ValueError, UnknownLocaleError, FileNotFoundError, KeyError):
         return frozenset()
+
+
+def joiners_for(lang: str, settings: Settings) -> bool:
+    """Whether the language's script may use ZWJ and ZWNJ ([scripts.X] joiners); not if
+    Babel or the settings do not know it (check_locale and check_script say so)."""
+    try:
+        script = settings.scripts.get(language(lang).script)
+    except (ValueError, UnknownLocaleError):
+        return False
+    return script is not None and script.joiners
 
 
 def check_script(lang: str, folder: Path, settings: Settings, problems: list) -> None:

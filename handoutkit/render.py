@@ -56,14 +56,14 @@ class Strings:
         return PLACEHOLDER_RE.sub(lambda m: str(fill.get(m[1], m[0])), self.values[key])
 
 
-def load_strings(templates_dir: Path, lang: str, problems: list) -> Strings | None:
-    """Read and check a language's interface strings."""
+def load_strings(templates_dir: Path, lang: str, problems: list, joiners: bool = False) -> Strings | None:
+    """Read and check a language's interface strings (joiners: its script may use ZWJ and ZWNJ)."""
     path = find(templates_dir.parent, f"templates/strings/{lang}.toml")
     if not path.exists() and not path.is_symlink():  # a FIFO or a link is refused by read_toml
         problems.append(Problem(path, f"no interface strings for language '{lang}'",
                                 "copy templates/strings/en.toml and translate the values"))
         return None
-    values = read_toml(path, problems, lang=lang)
+    values = read_toml(path, problems, joiners=joiners)
     if values is None:
         return None
     for key in REQUIRED_STRINGS:

@@ -68,6 +68,7 @@ class Script:
     fonts: tuple[str, ...]    # regular faces in styles/fonts/, in the order the stylesheet falls back
     cost: float = 1.0         # layout time of a page against a Latin one (balances shards)
     audit_marks: bool = True  # false: the audit reads base letters and digits only (audit.squash)
+    joiners: bool = False     # its texts may use ZWJ and ZWNJ (invisible.py)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,8 @@ SCHEMA = {
     "formats": {"template": "template", "stylesheet": "stylesheet", "max_pages": "count", "papers": "names",
                 "smaller_sizes": "sizes", "large_print_max_pages": "count", "max_grade": "number", "max_smog": "number",
                 "cost": "number"},
-    "scripts": {"stylesheet": "stylesheet", "fonts": "fonts", "cost": "number", "audit_marks": "flag"},
+    "scripts": {"stylesheet": "stylesheet", "fonts": "fonts", "cost": "number", "audit_marks": "flag",
+                "joiners": "flag"},
 }
 REQUIRED = {"papers": ("size",), "formats": ("max_pages", "papers"), "scripts": ("fonts",)}
 
@@ -233,7 +235,7 @@ def make_settings(tables: dict) -> Settings:
                for name, keys in tables["formats"].items() if complete("formats", keys)}
     papers = {name: Paper(name, keys["size"]) for name, keys in tables["papers"].items() if complete("papers", keys)}
     scripts = {code: Script(code, keys.get("stylesheet"), tuple(keys["fonts"]), keys.get("cost", 1.0),
-                      keys.get("audit_marks", True))
+                      keys.get("audit_marks", True), keys.get("joiners", False))
                for code, keys in tables["scripts"].items() if complete("scripts", keys)}
     return Settings(formats, papers, scripts, BuildDefaults(**tables["build"]))
 

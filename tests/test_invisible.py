@@ -6,6 +6,7 @@ import io
 import json
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -135,8 +136,30 @@ class TestJoiners:
 
     def test_zwnj_is_refused_in_english(self, tmp_path):
         root = write_project(tmp_path / "p", {"handouts/demo/en/brief.md": with_char("\u200c")})
-        assert any("brief.md:4:9: invisible character U+200C (ZERO WIDTH NON-JOINER)" in f and "Arabic and Indic" in f
+        assert any("brief.md:4:9: invisible character U+200C (ZERO WIDTH NON-JOINER)" in f and "joiners = true" in f
                    for f in problems_of(root))
+
+    def test_zwnj_is_accepted_in_an_arabic_partial_title_and_interface_string(self, tmp_path):
+        """The script's setting reaches every text of the language, not only its Markdown."""
+        strings = Path("templates/strings/ar.toml").read_text(encoding="utf-8")
+        files = {**self.ARABIC,
+                 "handouts/demo/ar/partials/warning-signs.md": "- حمى\n- می\u200cخواهم\n",
+                 "handouts/demo/ar/meta.toml": self.ARABIC["handouts/demo/ar/meta.toml"].replace("نشرة", "نش\u200cرة"),
+                 "templates/strings/ar.toml": strings + '\nextra_words = "می\u200cخواهم"\n'}
+        assert problems_of(write_project(tmp_path / "p", files)) == []
+
+    def test_the_scripts_settings_decide_not_a_table_in_the_code(self, tmp_path):
+        """`[scripts.X] joiners`: switched off for Arabic, the same texts are refused in
+        each file (Markdown, partial, meta.toml); switched on for Latin, English may use them."""
+        files = {**self.ARABIC,
+                 "handouts/demo/ar/partials/warning-signs.md": "- حمى\n- می\u200cخواهم\n",
+                 "handouts/demo/ar/meta.toml": self.ARABIC["handouts/demo/ar/meta.toml"].replace("نشرة", "نش\u200cرة"),
+                 "handoutkit.toml": "[scripts.Arab]\njoiners = false\n"}
+        found = [f for f in problems_of(write_project(tmp_path / "ar", files)) if "U+200C" in f]
+        assert {f.split(": ")[0].rsplit("/", 1)[-1] for f in found} == {
+            "brief.md:4:3", "meta.toml:1:12", "warning-signs.md:2:5"}, found  # the partial: once per text
+        latin = {"handouts/demo/en/brief.md": with_char("\u200c"), "handoutkit.toml": "[scripts.Latn]\njoiners = true\n"}
+        assert problems_of(write_project(tmp_path / "en", latin)) == []
 
     def test_a_bidi_control_is_refused_in_arabic_too(self, tmp_path):
         files = {**self.ARABIC, "handouts/demo/ar/brief.md": self.ARABIC["handouts/demo/ar/brief.md"].replace("\u200c", "\u202b")}
