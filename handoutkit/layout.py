@@ -97,7 +97,7 @@ def collect_weasyprint_log():
 
 def lay_out(html: str, base_url: Path, fetcher: AssetFetcher, fonts: FontConfiguration,
             forms: bool = False, print_shop: bool = False, page_limit: int | None = None,
-            images: dict | None = None) -> Layout:
+            images: dict | None = None, right_to_left: bool = False) -> Layout:
     """Render the HTML and write it to PDF bytes (nothing touches the disk).
 
     PDF/UA-1 (tagged, with /Lang and the title shown) by default; PDF/X-4 with
@@ -105,7 +105,8 @@ def lay_out(html: str, base_url: Path, fetcher: AssetFetcher, fonts: FontConfigu
     A layout longer than page_limit is not written (pdf is empty): shrink-to-fit
     will try a smaller size, and writing costs a third of a layout. `images` is
     WeasyPrint's image cache: pass one dict for many documents (a worker's life)
-    so a logo or figure is read and decoded once, not once per PDF.
+    so a logo or figure is read and decoded once, not once per PDF. `right_to_left`:
+    the target's language is written right to left (finisher).
     """
     with collect_weasyprint_log() as messages:
         document = HTML(string=html, base_url=f"{base_url.resolve().as_uri()}/", url_fetcher=fetcher).render(
@@ -114,20 +115,17 @@ def lay_out(html: str, base_url: Path, fetcher: AssetFetcher, fonts: FontConfigu
             pdf = b""
         elif print_shop:
             pin_document_id(document, hashlib.md5(html.encode()).hexdigest())
-            pdf = document.write_pdf(pdf_variant="pdf/x-4", pdf_tags=True, finisher=finisher(html))
+            pdf = document.write_pdf(pdf_variant="pdf/x-4", pdf_tags=True, finisher=finisher(right_to_left))
         else:
-            pdf = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=True, finisher=finisher(html))
+            pdf = document.write_pdf(pdf_variant="pdf/ua-1", pdf_identifier=True, finisher=finisher(right_to_left))
     return Layout(pdf, len(document.pages), list(messages))
 
 
-ROOT_RTL_RE = re.compile(r'<html\b[^>]*\bdir="rtl"')
-
-
-def finisher(html: str):
+def finisher(right_to_left: bool):
     """What WeasyPrint adds to the PDF's catalog just before writing it: a right-to-left
-    document (the root's dir, as base.html writes it) says so in /ViewerPreferences
-    /Direction /R2L, so a viewer shows two-page spreads and turns pages right to left."""
-    if not ROOT_RTL_RE.search(html[:2000]):
+    document says so in /ViewerPreferences /Direction /R2L, so a viewer shows two-page
+    spreads and turns pages right to left."""
+    if not right_to_left:
         return None
 
     def set_direction(document, pdf) -> None:

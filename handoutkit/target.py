@@ -110,7 +110,8 @@ def lay_out_to_fit(target: Target, project, tools: Tools):
                            project.status_of(target), project.settings)
         last_try = tries == len(sizes)
         layout = tools.lay_out(html, project.root, tools.fetcher, tools.fonts, target.fillable, target.print_shop,
-                               page_limit=None if last_try else limit, images=tools.images)
+                               page_limit=None if last_try else limit, images=tools.images,
+                               right_to_left=language(target.lang).direction == "rtl")
         if layout.pages <= limit:
             break
     return layout, size, tries
