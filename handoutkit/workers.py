@@ -368,28 +368,48 @@ def save(result, options) -> None:
     """Write what a target made: its HTML (--html), then its PDF, then its thumbnail,
     each atomically and never through a link in the output folder (outdir.py). A file
     that cannot be written (a full disk, a link) fails its target alone, its last good
-    PDF kept; the thumbnail is only a picture: the catalog renders a missing one again."""
-    from .catalog import thumbnail_path
-    from .files import WriteError, write_atomically
-    from .outdir import UnsafeOutput, check_no_links, write_output
+    PDF kept; the thumbnail is only a picture: the catalog renders a missing one again.
+    What it wrote besides the PDF is recorded (outdir.WRITTEN): a later build deletes it
+    when stale, and deletes nothing it did not record."""
+    from .outdir import update_written
     files, thumbnail, result.files, result.thumbnail = result.files, result.thumbnail, {}, b""  # not kept all build
-    if not result.ok:
+    if not result.ok or not save_files(result, files, options):
         return
+    written = [relpath for relpath in files if not relpath.endswith(".pdf")] + save_thumbnail(result, thumbnail, options)
+    # Without --html, an older HTML file would no longer match the PDF: it goes if the builder wrote it.
+    stale = [] if options.html else [html_path(result.target)]
+    try:
+        update_written(options.out_dir, added=written, stale=stale)
+    except OSError:  # unrecorded, the files are never deleted: the safe side
+        pass
+
+
+def save_files(result, files: dict, options) -> bool:
+    """Write the target's HTML and PDF; False (the target failed) if one cannot be written."""
+    from .files import WriteError
+    from .outdir import UnsafeOutput, write_output
     try:
         for relpath, data in files.items():
             write_output(options.out_dir, relpath, data)
-        if not options.html:  # an older HTML file would no longer match the PDF
-            check_no_links(options.out_dir, options.out_dir / html_path(result.target)).unlink(missing_ok=True)
     except WriteError as error:
         result.status, result.problems = FAILED, [str(error)]
-        return
+        return False
     except UnsafeOutput as error:
         result.status, result.problems = FAILED, [error.strerror]
-        return
+        return False
+    return True
+
+
+def save_thumbnail(result, thumbnail: bytes, options) -> list[str]:
+    """Write the thumbnail; its relative path, or none if it could not be written."""
+    from .catalog import thumbnail_relpath
+    from .files import WriteError
+    from .outdir import UnsafeOutput, write_output
     try:
-        write_atomically(check_no_links(options.out_dir, thumbnail_path(options.out_dir, result.target.relpath)), thumbnail)
+        write_output(options.out_dir, thumbnail_relpath(result.target.relpath), thumbnail)
     except (WriteError, UnsafeOutput):
-        pass
+        return []
+    return [thumbnail_relpath(result.target.relpath)]
 
 
 def run_pool(groups: list, project, options, stats: BatchStats, on_result, results: list) -> list:
