@@ -227,6 +227,17 @@ class TestOnlyWhatItRecordedIsDeleted:
         assert contents(out, HAND_PLACED) == HAND_PLACED
         assert not recorded(out) & {"thumbnails/demo/en/b.png", "index.nl.html", *HAND_PLACED}
 
+    def test_an_html_file_goes_without_html_only_if_the_builder_wrote_it(self, project, tmp_path):
+        out, html = tmp_path / "dist", "demo/en/demo-brief-a4.html"
+        build = lambda *options: run_main("--root", project, "--out", out, *options, *BRIEF_A4).returncode
+        assert build() == 0
+        place(out, {html: b"<p>my notes on this handout</p>"})
+        assert build("--force") == 0
+        assert (out / html).read_bytes() == b"<p>my notes on this handout</p>"
+        assert build("--html", "--force") == 0 and html in recorded(out)  # replaced by the builder's: from now on, its own
+        assert build("--force") == 0
+        assert not (out / html).exists() and html not in recorded(out)  # it would not match the new PDF
+
     def test_a_record_naming_files_outside_the_folder_or_through_a_link_is_ignored_with_a_warning(
             self, project, tmp_path):
         elsewhere = tmp_path / "elsewhere"
