@@ -175,18 +175,37 @@ def manifest_warnings(out_dir: Path) -> list[str]:
 
 # --- the record of the files written -------------------------------------------------------
 
-def written_problem(out_dir: Path, value) -> str | None:
-    """Why one entry of the record must not be obeyed, if it must not."""
+def written_problem(out_dir: Path, value, links: dict | None) -> str | None:
+    """Why one entry of the record must not be obeyed, if it must not. links caches
+    which folders are links (None: not looked at; deletion looks again, remove_written)."""
     if safe_relpath(value) is None:
         return f"{value!r} is not a relative path inside the folder"
     if not value.endswith(WRITTEN_SUFFIXES):
         return f"{value!r} is not a file the record is kept for ({', '.join(WRITTEN_SUFFIXES)})"
-    if link := link_in(out_dir, out_dir / value):
-        return f"{value!r} goes through the symbolic link {link}"
+    if links is not None and (link := first_link(out_dir, value, links)):
+        return f"{value!r} goes through the symbolic link {out_dir / link}"
     return None
 
 
-def read_written(out_dir: Path) -> tuple[set[str], list[str]]:
+def first_link(out_dir: Path, relpath: str, known: dict) -> str | None:
+    """link_in for a record's entry, each folder looked at once for all entries (a record
+    names hundreds of thumbnails in a few folders: lstat each file's path would be slow)."""
+    parts = relpath.split("/")
+    for end in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:end])
+        if prefix not in known:
+            try:
+                known[prefix] = stat.S_ISLNK(os.lstat(os.path.join(out_dir, prefix)).st_mode)
+            except OSError:
+                known[prefix] = None  # missing: nothing below it exists
+        if known[prefix] is None:
+            return None
+        if known[prefix]:
+            return prefix
+    return None
+
+
+def read_written(out_dir: Path, check_links: bool = True) -> tuple[set[str], list[str]]:
     """The files the record says the builder wrote, and a line per entry left out.
     No record (a new folder, or one from a builder before it): nothing is known to be
     the builder's, so nothing is deleted as stale; the first build records its files."""
@@ -201,9 +220,9 @@ def read_written(out_dir: Path) -> tuple[set[str], list[str]]:
         return set(), [f"{path}: cannot be read as JSON ({error}) (ignored: no file is deleted as stale)"]
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         return set(), [f"{path}: not a record (an object with the list 'files') (ignored)"]
-    kept, problems = set(), []
+    kept, problems, links = set(), [], {} if check_links else None
     for number, value in enumerate(data["files"], 1):
-        if reason := written_problem(out_dir, value):
+        if reason := written_problem(out_dir, value, links):
             problems.append(f"{path}: entry {number}: {reason} (ignored: it is not deleted)")
         else:
             kept.add(value)
@@ -235,7 +254,7 @@ def remove_written(out_dir: Path, relpaths) -> set[str]:
 def update_written(out_dir: Path, added=(), stale=()) -> None:
     """Record files just written; delete those of `stale` that the record names (and
     only those), and forget them."""
-    recorded, _ = read_written(out_dir)
+    recorded, _ = read_written(out_dir, check_links=False)  # once per target: quick; deletion looks at links
     gone = remove_written(out_dir, recorded & set(stale))
     if set(added) - recorded or gone:
         write_written(out_dir, (recorded | set(added)) - gone)

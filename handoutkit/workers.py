@@ -368,19 +368,25 @@ def save(result, options) -> None:
     """Write what a target made: its HTML (--html), then its PDF, then its thumbnail,
     each atomically and never through a link in the output folder (outdir.py). A file
     that cannot be written (a full disk, a link) fails its target alone, its last good
-    PDF kept; the thumbnail is only a picture: the catalog renders a missing one again.
-    What it wrote besides the PDF is recorded (outdir.WRITTEN): a later build deletes it
-    when stale, and deletes nothing it did not record."""
-    from .outdir import update_written
+    PDF kept; the thumbnail is only a picture: the catalog renders a missing one again."""
     files, thumbnail, result.files, result.thumbnail = result.files, result.thumbnail, {}, b""  # not kept all build
     if not result.ok or not save_files(result, files, options):
         return
-    written = [relpath for relpath in files if not relpath.endswith(".pdf")] + save_thumbnail(result, thumbnail, options)
-    # Without --html, an older HTML file would no longer match the PDF: it goes if the builder wrote it.
-    stale = [] if options.html else [html_path(result.target)]
+    save_thumbnail(result, thumbnail, options)  # recorded by the catalog, at the end of the build
+    record_html(result, options)
+
+
+def record_html(result, options) -> None:
+    """--html: record the HTML file as the builder's (outdir.WRITTEN). Without --html, an
+    older one would no longer match the PDF: it goes if the record names it, and only then.
+    The record is read only then: not once per target of every build."""
+    from .outdir import update_written
+    html = html_path(result.target)
+    if not options.html and not os.path.lexists(options.out_dir / html):
+        return
     try:
-        update_written(options.out_dir, added=written, stale=stale)
-    except OSError:  # unrecorded, the files are never deleted: the safe side
+        update_written(options.out_dir, added=[html] if options.html else [], stale=[] if options.html else [html])
+    except OSError:  # unrecorded, the file is never deleted: the safe side
         pass
 
 
@@ -400,16 +406,14 @@ def save_files(result, files: dict, options) -> bool:
     return True
 
 
-def save_thumbnail(result, thumbnail: bytes, options) -> list[str]:
-    """Write the thumbnail; its relative path, or none if it could not be written."""
+def save_thumbnail(result, thumbnail: bytes, options) -> None:
     from .catalog import thumbnail_relpath
     from .files import WriteError
     from .outdir import UnsafeOutput, write_output
     try:
         write_output(options.out_dir, thumbnail_relpath(result.target.relpath), thumbnail)
     except (WriteError, UnsafeOutput):
-        return []
-    return [thumbnail_relpath(result.target.relpath)]
+        pass
 
 
 def run_pool(groups: list, project, options, stats: BatchStats, on_result, results: list) -> list:
