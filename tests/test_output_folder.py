@@ -1,6 +1,7 @@
 """The output folder is the builder's own (issue 12, items 4 and 5): it refuses someone
-else's folder, writes and deletes nothing through a link, ignores manifest entries that
-point out of the folder, lets one build write it at a time, and `merge` checks every
+else's folder, writes and deletes nothing through a link, deletes only files it recorded
+writing (.handoutkit-written.json), ignores manifest and record entries that point out of
+the folder, lets one build write it at a time, and `merge` checks every
 shard before it changes --out at all."""
 
 import hashlib
