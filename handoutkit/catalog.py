@@ -12,8 +12,6 @@ inside, cut to the characters the page shows (catalog_fonts.py).
 
 import csv
 import io
-import os
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -31,7 +29,7 @@ from . import PROJECT_ROOT
 from .assets import find
 from .settings import DEFAULTS
 from .files import write_atomically
-from .outdir import check_manifest, check_no_links, link_in, write_output
+from .outdir import check_manifest, check_no_links, read_written, remove_written, write_output, write_written
 from .languages import language
 from .catalog_fonts import font_faces_css
 from .catalog_text import CatalogText, catalog_languages, page_name
@@ -42,7 +40,6 @@ INDEX_CSV = "index.csv"  # the same list as a table
 THUMBNAILS = "thumbnails"
 THUMBNAIL_WIDTH = 240  # pixels: shown about 110 CSS px wide, so still sharp on 2x screens
 
-LANGUAGE_PAGE_RE = re.compile(r"index\.[A-Za-z0-9-]+\.html")  # page_name() of a language other than English
 NO_CLINIC = "-"  # filter value of a handout for no particular clinic; "" means "any"
 
 # The filters, in the order they are shown; each has catalog_filter_<key> (its legend)
@@ -76,22 +73,39 @@ def write_catalog(out_dir: Path, manifest: dict, *, root: Path = PROJECT_ROOT,
 
     root is the project whose templates/catalog.html, styles/catalog.css, strings
     and fonts are used; today decides which reviews are overdue (default: the real today).
+
+    What it wrote is recorded (outdir.WRITTEN); what it recorded earlier and did not write
+    again is deleted: the picture of a PDF gone from the manifest, the page of a language
+    whose strings lost a catalog key, an unused font subset. Nothing else is deleted.
     """
     # Only valid entries (a manifest is data: outdir.check_manifest), each with its PDF.
     manifest = check_manifest(manifest or {}, "manifest").manifest
     entries = [e for e in manifest["targets"] if (out_dir / e["path"]).is_file()]
+    recorded, _ = read_written(out_dir)  # its bad entries: the build warned at its start
     thumbnails = {e["path"]: make_thumbnail(out_dir, e["path"]) for e in entries}
-    remove_unused_thumbnails(out_dir, set(thumbnails))
     texts = catalog_languages(root)
     render = partial(render_catalog, entries, manifest.get("failed", []), thumbnails, root,
                      today or date.today(), languages=texts)
     # Rendered once to learn each page's characters, then again with fonts cut to them.
-    fonts = font_faces_css(root, [page_characters(render(text), text) for text in texts], out_dir)
+    fonts, subsets = font_faces_css(root, [page_characters(render(text), text) for text in texts], out_dir)
     for text, font_css in zip(texts, fonts):
         write_output(out_dir, page_name(text.lang), render(text, fonts=font_css).encode("utf-8"))
-    remove_other_language_pages(out_dir, {page_name(text.lang) for text in texts})
     write_output(out_dir, INDEX_CSV, catalog_csv(entries))
+    written = {page_name(text.lang) for text in texts} | {INDEX_CSV} | subsets | {
+        thumbnail_relpath(path) for path, thumbnail in thumbnails.items() if thumbnail}
+    gone = remove_written(out_dir, recorded - written - belonging_to(entries))
+    write_written(out_dir, (recorded | written) - gone)
     return out_dir / INDEX
+
+
+def belonging_to(entries: list[dict]) -> set[str]:
+    """The files the record may name that stay while their PDF does: its picture (kept
+    even when it could not be made again this time) and its --html file."""
+    return {name for e in entries for name in (thumbnail_relpath(e["path"]), html_relpath(e["path"]))}
+
+
+def html_relpath(pdf_relpath: str) -> str:
+    return pdf_relpath.removesuffix(".pdf") + ".html"  # workers.html_path
 
 
 def page_characters(html: str, text: CatalogText) -> frozenset[str]:
@@ -100,13 +114,6 @@ def page_characters(html: str, text: CatalogText) -> frozenset[str]:
     words = [form for value in text.for_script(*SCRIPT_STRINGS).values()
              for form in ([value] if isinstance(value, str) else value.values())]
     return frozenset(html).union(*words)
-
-
-def remove_other_language_pages(out_dir: Path, keep: set[str]) -> None:
-    """A language whose strings lost a catalog key loses its page, not keeps a stale one."""
-    for path in out_dir.glob("index.*.html"):
-        if LANGUAGE_PAGE_RE.fullmatch(path.name) and path.name not in keep:
-            path.unlink(missing_ok=True)
 
 
 CSV_COLUMNS = ("title", "lang", "format", "paper", "variant", "version", "status", "next_review", "path")
@@ -132,8 +139,12 @@ def spreadsheet_safe(cell: str) -> str:
 
 # --- thumbnails ----------------------------------------------------------------------
 
+def thumbnail_relpath(pdf_relpath: str) -> str:
+    return f"{THUMBNAILS}/{pdf_relpath.removesuffix('.pdf')}.png"
+
+
 def thumbnail_path(out_dir: Path, pdf_relpath: str) -> Path:
-    return out_dir / THUMBNAILS / (pdf_relpath.removesuffix(".pdf") + ".png")
+    return out_dir / thumbnail_relpath(pdf_relpath)
 
 
 def make_thumbnail(out_dir: Path, pdf_relpath: str) -> Thumbnail | None:
@@ -184,20 +195,6 @@ def png_size(png: Path) -> tuple[int, int]:
     if header[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError(f"{png} is not a PNG")
     return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
-
-
-def remove_unused_thumbnails(out_dir: Path, pdf_relpaths: set[str]) -> None:
-    """Delete pictures of PDFs no longer in the manifest, so none is shown stale. Only
-    in the folder itself: neither a linked thumbnails/ nor a linked folder or file in
-    it is followed, so what they point to is never deleted."""
-    keep = {thumbnail_path(out_dir, p) for p in pdf_relpaths}
-    folder = out_dir / THUMBNAILS
-    if link_in(out_dir, folder) or not folder.is_dir():
-        return
-    for parent, _, names in os.walk(folder):  # followlinks=False: linked folders are not entered
-        for png in (Path(parent, name) for name in names if name.endswith(".png")):
-            if png not in keep and not png.is_symlink():
-                png.unlink(missing_ok=True)
 
 
 # --- what the page shows ---------------------------------------------------------------

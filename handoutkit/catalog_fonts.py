@@ -46,8 +46,10 @@ FAMILIES = (
 )
 
 
-def font_faces_css(root: Path, pages: list[frozenset[str]], out_dir: Path) -> list[str]:
-    """For each page's characters, its @font-face rules (CSS text)."""
+def font_faces_css(root: Path, pages: list[frozenset[str]], out_dir: Path) -> tuple[list[str], set[str]]:
+    """For each page's characters, its @font-face rules (CSS text); and the subsets kept
+    in out_dir that the pages use (relative paths), for the catalog to record: the others
+    it recorded earlier are deleted as stale (catalog.write_catalog)."""
     fonts = {name: font_file(root, name) for family in FAMILIES for name in family.files.values()}
     shares = [assign_characters(chars | ALWAYS, fonts) for chars in pages]
     # All pages' characters of a family together: the large file is cut once.
@@ -55,8 +57,7 @@ def font_faces_css(root: Path, pages: list[frozenset[str]], out_dir: Path) -> li
     # A linked cache folder is not the builder's (outdir.py): cut without keeping anything.
     subsets = Subsets(out_dir / FONT_CACHE, fonts, union, kept=not link_in(out_dir, out_dir / FONT_CACHE))
     rules = [make_rules(share, subsets) for share in shares]
-    subsets.remove_unused()
-    return rules
+    return rules, {path.relative_to(out_dir).as_posix() for path in subsets.used} if subsets.kept else set()
 
 
 def font_file(root: Path, name: str) -> Path:
@@ -98,12 +99,6 @@ class Subsets:
         stat = self.fonts[name].stat()
         key = f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{''.join(sorted(chars))}"
         return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-    def remove_unused(self) -> None:
-        """Subsets of characters no page shows any more."""
-        for path in self.folder.glob("*.woff2") if self.kept and self.folder.is_dir() else ():
-            if path not in self.used:
-                path.unlink(missing_ok=True)
 
 
 def make_rules(share: dict, subsets: Subsets) -> str:

@@ -12,6 +12,11 @@ writes it at a time, and what is read back from it is checked before it is used.
   whose fields have the wrong types, is ignored with a warning.
 - Nothing is written or deleted through a symbolic link inside the folder
   (check_no_links): a linked `thumbnails/` is left alone, and so is what it points to.
+- WRITTEN records every file the builder wrote besides the PDFs the manifest lists
+  (thumbnails, catalog pages, index.csv, font subsets, --html files). A stale file is
+  deleted only if that record names it: a file someone put in the folder by hand
+  (thumbnails/mine.png, index.zz.html) is never deleted, whatever its name. The record
+  is read back as untrusted, as a manifest is.
 """
 
 import errno
@@ -30,6 +35,10 @@ from .files import write_atomically
 MARKER = ".handoutkit-output"
 LOCK = ".handoutkit-lock"
 MANIFEST = "manifest.json"  # report.MANIFEST
+WRITTEN = ".handoutkit-written.json"  # the files the builder wrote besides the manifest's PDFs
+# What the record may name: the kinds of file it is kept for. An edited record naming a PDF,
+# the manifest or anything else is not obeyed (a current PDF would be deleted as stale).
+WRITTEN_SUFFIXES = (".png", ".html", ".csv", ".woff2")
 MARKER_TEXT = ("This folder is written by handoutkit (build.py): the next build may replace or delete\n"
                "the files it wrote here. Keep your own files elsewhere.\n")
 # The fields of a manifest entry that are read back, with their JSON types; "path" and
@@ -159,9 +168,96 @@ def read_manifest(path: Path, required=tuple(ENTRY_FIELDS)) -> Checked:
 
 
 def manifest_warnings(out_dir: Path) -> list[str]:
-    """The previous build's manifest entries that are ignored, one line each."""
+    """The previous build's manifest and record entries that are ignored, one line each."""
     return [f"{problem} (ignored; this build writes the manifest anew)"
-            for problem in read_manifest(out_dir / MANIFEST).problems]
+            for problem in read_manifest(out_dir / MANIFEST).problems] + read_written(out_dir)[1]
+
+
+# --- the record of the files written -------------------------------------------------------
+
+def written_problem(out_dir: Path, value, links: dict | None) -> str | None:
+    """Why one entry of the record must not be obeyed, if it must not. links caches
+    which folders are links (None: not looked at; deletion looks again, remove_written)."""
+    if safe_relpath(value) is None:
+        return f"{value!r} is not a relative path inside the folder"
+    if not value.endswith(WRITTEN_SUFFIXES):
+        return f"{value!r} is not a file the record is kept for ({', '.join(WRITTEN_SUFFIXES)})"
+    if links is not None and (link := first_link(out_dir, value, links)):
+        return f"{value!r} goes through the symbolic link {out_dir / link}"
+    return None
+
+
+def first_link(out_dir: Path, relpath: str, known: dict) -> str | None:
+    """link_in for a record's entry, each folder looked at once for all entries (a record
+    names hundreds of thumbnails in a few folders: lstat each file's path would be slow)."""
+    parts = relpath.split("/")
+    for end in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:end])
+        if prefix not in known:
+            try:
+                known[prefix] = stat.S_ISLNK(os.lstat(os.path.join(out_dir, prefix)).st_mode)
+            except OSError:
+                known[prefix] = None  # missing: nothing below it exists
+        if known[prefix] is None:
+            return None
+        if known[prefix]:
+            return prefix
+    return None
+
+
+def read_written(out_dir: Path, check_links: bool = True) -> tuple[set[str], list[str]]:
+    """The files the record says the builder wrote, and a line per entry left out.
+    No record (a new folder, or one from a builder before it): nothing is known to be
+    the builder's, so nothing is deleted as stale; the first build records its files."""
+    path = out_dir / WRITTEN
+    try:
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            return set(), [f"{path}: is a symbolic link, not a record the builder wrote (ignored)"]
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return set(), []
+    except (OSError, ValueError) as error:
+        return set(), [f"{path}: cannot be read as JSON ({error}) (ignored: no file is deleted as stale)"]
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        return set(), [f"{path}: not a record (an object with the list 'files') (ignored)"]
+    kept, problems, links = set(), [], {} if check_links else None
+    for number, value in enumerate(data["files"], 1):
+        if reason := written_problem(out_dir, value, links):
+            problems.append(f"{path}: entry {number}: {reason} (ignored: it is not deleted)")
+        else:
+            kept.add(value)
+    return kept, problems
+
+
+def write_written(out_dir: Path, files) -> None:
+    data = {"about": "files handoutkit wrote here besides the PDFs of manifest.json; "
+                     "the next build deletes only these when they are stale", "files": sorted(files)}
+    # Replaced, not written through: a link planted as the record is itself replaced.
+    write_atomically(out_dir / WRITTEN, (json.dumps(data, indent=1) + "\n").encode())
+
+
+def remove_written(out_dir: Path, relpaths) -> set[str]:
+    """Delete these recorded files, never through a link nor a link itself (the builder
+    writes none: a link there is someone else's); return those deleted or already gone."""
+    gone = set()
+    for relpath in relpaths:
+        path = out_dir / relpath
+        try:
+            if link_in(out_dir, path) is None:
+                path.unlink(missing_ok=True)
+                gone.add(relpath)
+        except OSError:  # a folder, or not ours to delete: left, and kept in the record
+            continue
+    return gone
+
+
+def update_written(out_dir: Path, added=(), stale=()) -> None:
+    """Record files just written; delete those of `stale` that the record names (and
+    only those), and forget them."""
+    recorded, _ = read_written(out_dir, check_links=False)  # once per target: quick; deletion looks at links
+    gone = remove_written(out_dir, recorded & set(stale))
+    if set(added) - recorded or gone:
+        write_written(out_dir, (recorded | set(added)) - gone)
 
 
 # --- whose folder ------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import stat
 import sys
@@ -23,17 +22,15 @@ from pathlib import Path
 from . import PROJECT_ROOT
 from .files import write_atomically
 from .incremental import MANIFEST, CACHE, Cache, read_cache, write_cache
-from .outdir import LOCK, MARKER, MERGE_FIELDS, foreign, link_in, mark, read_manifest, safe_relpath, unwritable
+from .outdir import (LOCK, MARKER, MERGE_FIELDS, WRITTEN, foreign, link_in, mark, read_manifest, read_written,
+                     safe_relpath, unwritable, write_written)
 from .report import make_manifest
 
 # Relative cost of laying out and checking one target (a card is 1): the format's and
 # the script's `cost` in the settings (defaults.toml), times the variants'.
 VARIANT_COST = {"large_print": 1.8, "print_shop": 1.2, "fillable": 1.1}
-THUMBNAILS_DIR = "thumbnails"  # catalog.THUMBNAILS
-# Written anew from the merged manifest; so is a page per language (index.<lang>.html, one per
-# strings file with catalog_ keys: matched by LANGUAGE_PAGE_RE, never listed by name).
-CATALOG_FILES = ("index.html", "index.csv", "thumbnails", ".handoutkit-catalog-fonts")
-LANGUAGE_PAGE_RE = re.compile(r"index\.[A-Za-z0-9-]+\.html")
+# The builder's own files, by their fixed names; what else it wrote, its record names (WRITTEN).
+BUILDER_FILES = (MANIFEST, CACHE, MARKER, LOCK, WRITTEN)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -173,6 +170,8 @@ def assemble(shards: list[Shard], merged: Merged, out_dir: Path, root: Path) -> 
             for relpath in shard.files:
                 (temporary / relpath).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(shard.folder / relpath, temporary / relpath, follow_symlinks=False)
+        # The --html files copied are recorded as written; write_catalog adds its own files.
+        write_written(temporary, {p for shard in shards for p in shard.files if not p.endswith(".pdf")})
         write_json(temporary / MANIFEST, merged.manifest)
         if merged.cache.targets:
             write_cache(temporary, merged.cache)
@@ -205,16 +204,17 @@ def swap(new: Path, out_dir: Path) -> str | None:
 
 
 def discard(old: Path) -> int:
-    """Delete from an old output folder only what a build wrote there (the files its
-    manifest lists, their --html files, the catalog, the caches, the marker), never
-    following a link; then the folders left empty. Returns how many files are left."""
+    """Delete from an old output folder only what a build wrote there (the PDFs its
+    manifest lists, the files its record names, its own manifest, caches, marker and
+    record), never following a link; then the folders left empty. Returns how many files
+    are left. An old folder with no record (from a builder before it) keeps its catalog
+    files, and the note says so: nothing is deleted by its name alone."""
     manifest = read_manifest(old / MANIFEST).manifest
-    listed = {p for e in manifest["targets"] for p in (e["path"], Path(e["path"]).with_suffix(".html").as_posix())}
+    ours = {e["path"] for e in manifest["targets"]} | read_written(old)[0] | set(BUILDER_FILES)
     left = 0
     for parent, dirs, names in os.walk(old, topdown=False):  # followlinks=False
         for path in (Path(parent, name) for name in names + [d for d in dirs if Path(parent, d).is_symlink()]):
-            relative = path.relative_to(old).as_posix()
-            if not path.is_symlink() and (relative in listed or written_by_catalog(relative)):
+            if not path.is_symlink() and path.relative_to(old).as_posix() in ours:
                 path.unlink()
             else:
                 left += 1
@@ -223,13 +223,6 @@ def discard(old: Path) -> int:
     if not left:
         os.rmdir(old)
     return left
-
-
-def written_by_catalog(relative: str) -> bool:
-    """The files a build writes besides the PDFs: manifest, caches, marker, lock, catalog."""
-    top = relative.split("/", 1)[0]
-    return (relative in (MANIFEST, CACHE, MARKER, LOCK) or top in CATALOG_FILES and top != THUMBNAILS_DIR
-            or (top == THUMBNAILS_DIR and relative.endswith(".png")) or LANGUAGE_PAGE_RE.fullmatch(relative) is not None)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -369,25 +369,49 @@ def save(result, options) -> None:
     each atomically and never through a link in the output folder (outdir.py). A file
     that cannot be written (a full disk, a link) fails its target alone, its last good
     PDF kept; the thumbnail is only a picture: the catalog renders a missing one again."""
-    from .catalog import thumbnail_path
-    from .files import WriteError, write_atomically
-    from .outdir import UnsafeOutput, check_no_links, write_output
     files, thumbnail, result.files, result.thumbnail = result.files, result.thumbnail, {}, b""  # not kept all build
-    if not result.ok:
+    if not result.ok or not save_files(result, files, options):
         return
+    save_thumbnail(result, thumbnail, options)  # recorded by the catalog, at the end of the build
+    record_html(result, options)
+
+
+def record_html(result, options) -> None:
+    """--html: record the HTML file as the builder's (outdir.WRITTEN). Without --html, an
+    older one would no longer match the PDF: it goes if the record names it, and only then.
+    The record is read only then: not once per target of every build."""
+    from .outdir import update_written
+    html = html_path(result.target)
+    if not options.html and not os.path.lexists(options.out_dir / html):
+        return
+    try:
+        update_written(options.out_dir, added=[html] if options.html else [], stale=[] if options.html else [html])
+    except OSError:  # unrecorded, the file is never deleted: the safe side
+        pass
+
+
+def save_files(result, files: dict, options) -> bool:
+    """Write the target's HTML and PDF; False (the target failed) if one cannot be written."""
+    from .files import WriteError
+    from .outdir import UnsafeOutput, write_output
     try:
         for relpath, data in files.items():
             write_output(options.out_dir, relpath, data)
-        if not options.html:  # an older HTML file would no longer match the PDF
-            check_no_links(options.out_dir, options.out_dir / html_path(result.target)).unlink(missing_ok=True)
     except WriteError as error:
         result.status, result.problems = FAILED, [str(error)]
-        return
+        return False
     except UnsafeOutput as error:
         result.status, result.problems = FAILED, [error.strerror]
-        return
+        return False
+    return True
+
+
+def save_thumbnail(result, thumbnail: bytes, options) -> None:
+    from .catalog import thumbnail_relpath
+    from .files import WriteError
+    from .outdir import UnsafeOutput, write_output
     try:
-        write_atomically(check_no_links(options.out_dir, thumbnail_path(options.out_dir, result.target.relpath)), thumbnail)
+        write_output(options.out_dir, thumbnail_relpath(result.target.relpath), thumbnail)
     except (WriteError, UnsafeOutput):
         pass
 

@@ -61,6 +61,15 @@ def edited_manifest(root: Path) -> list:
     return []
 
 
+def edited_record(root: Path) -> list:
+    """dist/ from an earlier build, its record of written files edited to name a file outside it."""
+    (root / "dist").mkdir()
+    (root / "dist/.handoutkit-output").write_text("")
+    (root / "outside.png").write_bytes(b"\x89PNG")
+    (root / "dist/.handoutkit-written.json").write_text(json.dumps({"files": ["../outside.png"]}))
+    return []
+
+
 def shard(root: Path, name: str, data: bytes = b"%PDF-1.7 x") -> Path:
     """A shard's output folder holding one PDF, listed with its SHA-256."""
     folder = root / name
@@ -186,6 +195,7 @@ CASES = [
      ["--out", root / "blocked" / "dist"]),
     ("output folder someone else's (no .handoutkit-output)", {}, foreign_folder),
     ("manifest entry with a path outside the output folder", {}, edited_manifest),
+    ("record of written files naming a file outside the output folder", {}, edited_record),
     ("merge: PDF changed after the build", {}, merge_changed),
     ("merge: PDF listed but missing", {}, merge_missing),
     ("merge: PDF that is a symbolic link", {}, merge_link),
@@ -211,6 +221,7 @@ NOT_ERRORS = {
     "raw HTML": "builds; the tags are printed as text, never interpreted",
     "profile: value that looks like code": "builds; `{{ 7*7 }} <b>x</b>` is printed literally",
     "manifest entry with a path outside the output folder": "builds; the entry is ignored, with a warning",
+    "record of written files naming a file outside the output folder": "builds; the entry is ignored (nothing is deleted), with a warning",
 }
 
 

@@ -1,6 +1,7 @@
 """The output folder is the builder's own (issue 12, items 4 and 5): it refuses someone
-else's folder, writes and deletes nothing through a link, ignores manifest entries that
-point out of the folder, lets one build write it at a time, and `merge` checks every
+else's folder, writes and deletes nothing through a link, deletes only files it recorded
+writing (.handoutkit-written.json), ignores manifest and record entries that point out of
+the folder, lets one build write it at a time, and `merge` checks every
 shard before it changes --out at all."""
 
 import hashlib
@@ -178,6 +179,105 @@ class TestAHandEditedManifest:
         assert again.returncode == 0 and "warning" not in again.stderr, again.stderr
 
 
+# --- only what it recorded writing is deleted ---------------------------------------------------
+
+# Files someone put in the output folder by hand, where the builder writes files of their kind.
+HAND_PLACED = {"thumbnails/mine.png": b"\x89PNG mine", "thumbnails/demo/en/mine.png": b"\x89PNG mine too",
+               "index.zz.html": b"<h1>mine</h1>", ".handoutkit-catalog-fonts/mine.woff2": b"wOF2 mine"}
+
+
+def place(folder, files: dict):
+    for relpath, data in files.items():
+        (folder / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relpath).write_bytes(data)
+
+
+def contents(folder, relpaths):
+    return {p: (folder / p).read_bytes() if (folder / p).is_file() else None for p in relpaths}
+
+
+def recorded(out):
+    return set(json.loads((out / outdir.WRITTEN).read_text(encoding="utf-8"))["files"])
+
+
+class TestOnlyWhatItRecordedIsDeleted:
+    def test_files_put_in_by_hand_survive_a_rebuild(self, project, tmp_path):
+        out = tmp_path / "dist"
+        assert run_main("--root", project, "--out", out, *BRIEF_A4).returncode == 0
+        place(out, HAND_PLACED)
+        completed = run_main("--root", project, "--out", out, "--force", *BRIEF_A4)  # the catalog is written again
+        assert completed.returncode == 0 and "warning" not in completed.stderr, completed.stderr
+        assert contents(out, HAND_PLACED) == HAND_PLACED
+        assert {"thumbnails/demo/en/demo-brief-a4.png", "index.html", "index.csv"} <= recorded(out)
+        assert not recorded(out) & set(HAND_PLACED)
+
+    def test_a_stale_picture_and_language_page_it_wrote_are_deleted_and_only_those(self, tmp_path):
+        project = write_project(tmp_path / "project")
+        strings = project / "templates/strings"
+        (strings / "nl.toml").write_text((strings / "en.toml").read_text(encoding="utf-8"), encoding="utf-8")
+        out = tmp_path / "dist"
+        pdfs = [tiny_pdf(out / f"demo/en/{name}.pdf") for name in ("a", "b")]
+        entries = [entry(f"demo/en/{pdf.name}", pdf.read_bytes()) for pdf in pdfs]
+        write_catalog(out, {"targets": entries, "failed": []}, root=project)
+        assert (out / "thumbnails/demo/en/b.png").is_file() and (out / "index.nl.html").is_file()
+        place(out, HAND_PLACED)
+        (strings / "nl.toml").unlink()  # Dutch loses its page, b.pdf its place in the manifest
+        write_catalog(out, {"targets": entries[:1], "failed": []}, root=project)
+        assert not (out / "thumbnails/demo/en/b.png").exists() and not (out / "index.nl.html").exists()
+        assert (out / "thumbnails/demo/en/a.png").is_file() and (out / "demo/en/b.pdf").is_file()
+        assert contents(out, HAND_PLACED) == HAND_PLACED
+        assert not recorded(out) & {"thumbnails/demo/en/b.png", "index.nl.html", *HAND_PLACED}
+
+    def test_an_html_file_goes_without_html_only_if_the_builder_wrote_it(self, project, tmp_path):
+        out, html = tmp_path / "dist", "demo/en/demo-brief-a4.html"
+        build = lambda *options: run_main("--root", project, "--out", out, *options, *BRIEF_A4).returncode
+        assert build() == 0
+        place(out, {html: b"<p>my notes on this handout</p>"})
+        assert build("--force") == 0
+        assert (out / html).read_bytes() == b"<p>my notes on this handout</p>"
+        assert build("--html", "--force") == 0 and html in recorded(out)  # replaced by the builder's: from now on, its own
+        assert build("--force") == 0
+        assert not (out / html).exists() and html not in recorded(out)  # it would not match the new PDF
+
+    def test_a_record_naming_files_outside_the_folder_or_through_a_link_is_ignored_with_a_warning(
+            self, project, tmp_path):
+        elsewhere = tmp_path / "elsewhere"
+        place(elsewhere, {"victim.png": b"\x89PNG victim", "linked/x.png": b"\x89PNG x"})
+        before = snapshot(elsewhere)
+        out = tmp_path / "dist"
+        assert run_main("--root", project, "--out", out, *BRIEF_A4).returncode == 0
+        (out / "photos").symlink_to(elsewhere / "linked", target_is_directory=True)
+        bad = ["../elsewhere/victim.png", str(elsewhere / "victim.png"), "photos/x.png", "demo/en/demo-brief-a4.pdf"]
+        (out / outdir.WRITTEN).write_text(json.dumps({"files": bad + ["index.html"]}))
+        completed = run_main("--root", project, "--out", out, "--force", *BRIEF_A4)
+        assert completed.returncode == 0 and "Traceback" not in completed.stderr, completed.stderr
+        warnings = [line for line in completed.stderr.splitlines() if outdir.WRITTEN in line]
+        assert len(warnings) == 4, completed.stderr
+        assert "entry 1: '../elsewhere/victim.png' is not a relative path inside the folder (ignored" in warnings[0]
+        assert f"entry 2: '{elsewhere / 'victim.png'}' is not a relative path inside the folder" in warnings[1]
+        assert f"entry 3: 'photos/x.png' goes through the symbolic link {out / 'photos'}" in warnings[2]
+        assert "entry 4: 'demo/en/demo-brief-a4.pdf' is not a file the record is kept for" in warnings[3]
+        assert snapshot(elsewhere) == before and (out / "demo/en/demo-brief-a4.pdf").is_file()
+        assert not recorded(out) & set(bad) and "index.html" in recorded(out)
+
+    @pytest.mark.parametrize("text, problem", [
+        ("{", "cannot be read as JSON"), ('{"files": "a.png"}', "not a record"), ("[]", "not a record")])
+    def test_a_record_that_is_not_one_is_ignored_whole(self, tmp_path, text, problem):
+        (tmp_path / outdir.WRITTEN).write_text(text)
+        files, [line] = outdir.read_written(tmp_path)
+        assert files == set() and problem in line
+
+    def test_a_record_that_is_a_link_is_neither_read_nor_written_through(self, tmp_path):
+        (tmp_path / "elsewhere.json").write_text(json.dumps({"files": ["index.html"]}))
+        (tmp_path / "dist").mkdir()
+        (tmp_path / "dist" / outdir.WRITTEN).symlink_to(tmp_path / "elsewhere.json")
+        files, [line] = outdir.read_written(tmp_path / "dist")
+        assert files == set() and "is a symbolic link" in line
+        outdir.write_written(tmp_path / "dist", {"index.html", "index.csv"})
+        assert json.loads((tmp_path / "elsewhere.json").read_text()) == {"files": ["index.html"]}
+        assert not (tmp_path / "dist" / outdir.WRITTEN).is_symlink()
+
+
 # --- one build at a time -------------------------------------------------------------------
 
 def hold_lock(folder):
@@ -331,6 +431,20 @@ class TestMergeChecksBeforeItCopies:
 
 
 class TestMergeReplacesOut:
+    def test_it_records_what_it_wrote_and_keeps_what_the_old_folder_did_not_record(self, tmp_path, previous):
+        place(previous, {"thumbnails/mine.png": b"\x89PNG mine", "index.zz.html": b"<h1>mine</h1>"})
+        shard = make_shard(tmp_path / "s1", {"demo/en/a.pdf": tiny_pdf(tmp_path / "a.pdf").read_bytes()})
+        code, _, err = merge(shard, out=previous)
+        assert code == 0, err
+        [aside] = [p for p in tmp_path.iterdir() if p.name.startswith(".dist.old-")]
+        assert contents(aside / "dist", ["thumbnails/mine.png", "index.zz.html"]) == {
+            "thumbnails/mine.png": b"\x89PNG mine", "index.zz.html": b"<h1>mine</h1>"}
+        assert f"note: {aside / 'dist'} keeps 2 file(s) handoutkit did not write" in err
+        assert {"index.html", "index.csv", "thumbnails/demo/en/a.png"} <= recorded(previous)
+        code, _, err = merge(shard, out=previous)  # what the merge wrote, its record names: all of it goes
+        assert code == 0 and "note" not in err, err
+        assert [p for p in tmp_path.iterdir() if p.name.startswith(".dist.old-")] == [aside]
+
     def test_the_result_replaces_out_and_only_the_builders_files_of_the_old_one_go(self, tmp_path, previous):
         (previous / "my-notes.txt").write_text("mine")
         shard = make_shard(tmp_path / "s1", {"demo/en/a.pdf": tiny_pdf(tmp_path / "a.pdf").read_bytes()})
