@@ -269,3 +269,16 @@ def test_ctrl_c_while_the_workers_start_kills_them(tiny, ctrl_c_as_in_a_terminal
     finally:
         for process in started:
             process.kill()
+
+
+def test_ctrl_c_after_the_run_has_ended_changes_nothing():
+    """Once the run has said how it ended, a Ctrl-C during the interpreter's teardown (up to
+    a second) neither prints a traceback nor changes the exit code, nor kills the process
+    without its line. Sent from an exit handler: inside the teardown, every time."""
+    code = ("import atexit, os, runpy, signal, sys; "
+            "atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT)); "
+            f"sys.argv = ['build.py', '--version']; runpy.run_path({str(PROJECT_ROOT / 'build.py')!r}, run_name='__main__')")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                               preexec_fn=as_from_a_terminal)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    assert completed.stdout.startswith("handoutkit ")
