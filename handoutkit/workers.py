@@ -446,4 +446,9 @@ def kill_workers(pool: ProcessPoolExecutor) -> int:
     processes = [p for p in (pool._processes or {}).values() if p.is_alive()]  # noqa: SLF001 (no public way)
     for process in processes:
         process.kill()
+    # A worker killed while it sent a result leaves half a message in the result pipe, and the
+    # pool's thread waits for the rest for as long as a writer is open: this process's own
+    # copy too. Closed, the read ends (EOF: the pool is broken), and shutdown does not hang.
+    if pool._result_queue is not None:  # noqa: SLF001
+        pool._result_queue._writer.close()  # noqa: SLF001
     return len(processes)

@@ -282,3 +282,43 @@ def test_ctrl_c_after_the_run_has_ended_changes_nothing():
                                preexec_fn=as_from_a_terminal)
     assert (completed.returncode, completed.stderr) == (0, "")
     assert completed.stdout.startswith("handoutkit ")
+
+
+HALF_A_RESULT = """
+import gc, multiprocessing.queues, struct, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from handoutkit.workers import kill_workers
+
+def send_half_a_result(sent):
+    queue = next(o for o in gc.get_objects() if isinstance(o, multiprocessing.queues.SimpleQueue))
+    queue._writer._send(struct.pack("!i", 100000) + b"x" * 10)  # a PDF's 100 kB announced, 10 bytes sent
+    Path(sent).touch()
+    time.sleep(120)
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=get_context("fork"))
+    pool.submit(send_half_a_result, sys.argv[1])
+    while not Path(sys.argv[1]).exists():
+        time.sleep(0.01)
+    kill_workers(pool)  # Ctrl-C: the worker dies mid-message
+    pool.shutdown(wait=True, cancel_futures=True)
+    print("shut down")
+"""
+
+
+def test_a_worker_killed_while_it_sends_a_result_does_not_hang_the_build(tmp_path):
+    """Ctrl-C kills the workers; one killed halfway through sending a PDF back left the
+    pool's thread waiting for the rest of the message, and the build hung after Ctrl-C
+    (seen once in 50 builds of the hammer, scripts/ctrl_c_hammer.py)."""
+    script = tmp_path / "half_a_result.py"
+    script.write_text(HALF_A_RESULT)
+    build = subprocess.Popen([sys.executable, str(script), str(tmp_path / "sent")], stdout=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        stdout, _ = build.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(build.pid, signal.SIGKILL)
+        stdout, _ = build.communicate()
+    assert stdout == "shut down\n", "the pool hung after its worker was killed"
