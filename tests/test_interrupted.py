@@ -86,6 +86,18 @@ def as_from_a_terminal() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
+@pytest.fixture
+def ctrl_c_as_in_a_terminal():
+    """Ctrl-C raises KeyboardInterrupt in this process, whatever the test run inherited
+    (see as_from_a_terminal); afterwards SIGINT is as it was, with nothing left pending."""
+    handler, mask = signal.signal(signal.SIGINT, signal.default_int_handler), signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    yield
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # drops a Ctrl-C that a failed test left pending
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    signal.signal(signal.SIGINT, handler)
+
+
 def test_ctrl_c_stops_the_workers_and_the_manifest_describes_the_pdfs_on_disk(tmp_path):
     """Ten targets on two workers; Ctrl-C, as a terminal sends it (to the whole process
     group: the build, its forkserver and its workers), once the first PDF is written."""
@@ -201,18 +213,6 @@ def test_ctrl_c_in_this_process_records_what_was_built_and_the_next_build_finish
 
 
 # --- Ctrl-C inside the windows where this process holds it back --------------------------
-
-@pytest.fixture
-def ctrl_c_as_in_a_terminal():
-    """Ctrl-C raises KeyboardInterrupt in this process, whatever the test run inherited
-    (see as_from_a_terminal); afterwards SIGINT is as it was, with nothing left pending."""
-    handler, mask = signal.signal(signal.SIGINT, signal.default_int_handler), signal.pthread_sigmask(signal.SIG_BLOCK, ())
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    yield
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # drops a Ctrl-C that a failed test left pending
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    signal.signal(signal.SIGINT, handler)
-
 
 def test_ctrl_c_as_the_forkserver_block_begins_leaves_ctrl_c_working(ctrl_c_as_in_a_terminal, monkeypatch):
     """pthread_sigmask sets the mask, then runs the handler of a Ctrl-C that arrived just
