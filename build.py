@@ -5,8 +5,8 @@ import sys
 
 if __name__ == "__main__":
     try:
-        from handoutkit.cli import main
+        from handoutkit.cli import command
     except KeyboardInterrupt:  # Ctrl-C while Python starts
         print("interrupted: nothing was built", file=sys.stderr)
         sys.exit(130)
-    sys.exit(main())
+    sys.exit(command())

@@ -3,6 +3,7 @@
 import argparse
 import os
 import select
+import signal
 import sys
 import time
 from dataclasses import replace
@@ -103,7 +104,21 @@ def as_options(argv: list[str]) -> list[str]:
 
 def console() -> int:
     """The `handoutkit` command (pyproject's console script)."""
-    return main(prog="handoutkit")
+    return command(prog="handoutkit")
+
+
+def command(prog: str = "build.py") -> int:
+    """build.py and the `handoutkit` command: main(), after which Ctrl-C is ignored. The run
+    has said how it ended (its exit code, its one line); the interpreter's teardown that
+    follows takes up to a second with WeasyPrint loaded, and a Ctrl-C during it ended in a
+    traceback with exit 0, in a silent exit 0, or in death by SIGINT without the line.
+    (Not in main: tests call main in their own process.)"""
+    try:
+        return main(prog=prog)
+    except KeyboardInterrupt:  # the instant between main's own handler and here
+        return interrupted(None, sys.stderr)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def pick(given: bool | None, default: bool) -> bool:

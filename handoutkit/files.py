@@ -95,7 +95,17 @@ def uninterrupted():
     finally:
         signal.signal(signal.SIGINT, previous)
         if caught:  # now handled as it would have been: KeyboardInterrupt, or an outer block's wait
-            signal.raise_signal(signal.SIGINT)
+            handle_ctrl_c(previous)
+
+
+def handle_ctrl_c(handler) -> None:
+    """Run the SIGINT handler that was in place, here and now. Not raise_signal: that
+    sends SIGINT to this thread alone, and a thread with SIGINT blocked (in a process
+    whose other threads took the Ctrl-C) would hold it pending for good: a lost Ctrl-C."""
+    if callable(handler):
+        handler(signal.SIGINT, None)
+    elif handler == signal.SIG_DFL:  # ended by Ctrl-C, as without a handler
+        signal.raise_signal(signal.SIGINT)
 
 
 @contextmanager

@@ -276,9 +276,15 @@ def ctrl_c_blocked():
     blocked while it starts, and a blocked signal stays blocked across fork and exec.
     The terminal sends SIGINT to every process of the build; it is this process's to
     handle (run_pool kills the workers), and a Ctrl-C pressed meanwhile reaches it when
-    the block ends. (Ignoring SIGINT instead would lose that Ctrl-C.)"""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    the block ends. (Ignoring SIGINT instead would lose that Ctrl-C.)
+
+    The block is set inside the try: pthread_sigmask sets the mask first, then runs the
+    handler of a Ctrl-C that arrived just before, so its KeyboardInterrupt comes out of the
+    very call that blocked SIGINT. Set before the try, the mask stayed blocked for good,
+    and every later Ctrl-C of this thread was lost."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ())  # reads the mask, changes nothing
     try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
@@ -420,13 +426,14 @@ def run_pool(groups: list, project, options, stats: BatchStats, on_result, resul
     """One pool over the groups; returns the groups a dead worker left unfinished."""
     from .files import uninterrupted
     wait_for_forkserver()
-    with uninterrupted():  # submit starts the workers: Ctrl-C waits until each is known, so killed
-        pool = ProcessPoolExecutor(stats.jobs, mp_context=get_context("forkserver"), initializer=start_worker,
-                                   initargs=(options, project))
-        futures = {pool.submit(build_group, group): group for group in groups}
     limit = (options.timeout or 0) * max(len(g) for g in groups) + HARD_LIMIT_GRACE if options.timeout else None
-    unfinished, pending = [], set(futures)
-    try:
+    pool = ProcessPoolExecutor(stats.jobs, mp_context=get_context("forkserver"), initializer=start_worker,
+                               initargs=(options, project))  # no process yet: submit starts them
+    unfinished = []
+    try:  # from the first submit: a Ctrl-C held back until the workers are known ends in kill_workers
+        with uninterrupted():  # submit starts the workers: Ctrl-C waits until each is known, so killed
+            futures = {pool.submit(build_group, group): group for group in groups}
+        pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=limit, return_when=FIRST_COMPLETED)
             if not done and not kill_workers(pool):  # past every soft limit: stuck in native code
@@ -463,4 +470,9 @@ def kill_workers(pool: ProcessPoolExecutor) -> int:
     processes = [p for p in (pool._processes or {}).values() if p.is_alive()]  # noqa: SLF001 (no public way)
     for process in processes:
         process.kill()
+    # A worker killed while it sent a result leaves half a message in the result pipe, and the
+    # pool's thread waits for the rest for as long as a writer is open: this process's own
+    # copy too. Closed, the read ends (EOF: the pool is broken), and shutdown does not hang.
+    if pool._result_queue is not None:  # noqa: SLF001
+        pool._result_queue._writer.close()  # noqa: SLF001
     return len(processes)
