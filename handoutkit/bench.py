@@ -40,6 +40,7 @@ from . import PROJECT_ROOT
 from .incremental import builder_version
 
 COPIED = ("templates", "styles", "handouts")
+SETTINGS = "handoutkit.toml"  # the project's own formats (the daily log's), where it has one
 BUILD: list[str] = []  # the command line of the builder's snapshot (snapshot_code)
 
 
@@ -80,7 +81,13 @@ def copy_repository(folder: Path) -> Path:
     """The repository's templates, styles and handouts, as they are now."""
     for name in COPIED:
         shutil.copytree(PROJECT_ROOT / name, folder / name)
+    copy_settings(folder)
     return folder
+
+
+def copy_settings(folder: Path) -> None:
+    if (PROJECT_ROOT / SETTINGS).is_file():
+        shutil.copy2(PROJECT_ROOT / SETTINGS, folder / SETTINGS)
 
 
 def make_synthetic(folder: Path, targets: int, langs: tuple[str, ...]) -> Path:
@@ -121,7 +128,7 @@ def build(root: Path, out: Path, *options: str, fit_cache: Path | None = None) -
     completed = subprocess.run(BUILD + ["--root", str(root), "--out", str(out), "--json", *options],
                                capture_output=True, text=True, env=environment)
     seconds = time.perf_counter() - start
-    if completed.returncode not in (0, 1):
+    if completed.returncode not in (0, 1) or not completed.stdout.strip():  # 1 with no summary: bad content
         raise RuntimeError(completed.stderr)
     return Run(seconds, json.loads(completed.stdout))
 
@@ -129,7 +136,7 @@ def build(root: Path, out: Path, *options: str, fit_cache: Path | None = None) -
 def naive_loop(root: Path, out: Path, sample: int) -> tuple[float, int]:
     """One `python -m weasyprint` per HTML file: the total time, extrapolated from an
     evenly spaced sample when there are more files than `sample`."""
-    files = sorted(path for path in out.rglob("*.html") if path != out / "index.html")  # not the catalog
+    files = final_html(out)
     chosen = files[::max(1, math.ceil(len(files) / sample))]
     environment = {**os.environ, "FONTCONFIG_FILE": str(root / "styles" / "fonts" / "fonts.conf")}
     with tempfile.TemporaryDirectory() as scratch:
@@ -141,13 +148,21 @@ def naive_loop(root: Path, out: Path, sample: int) -> tuple[float, int]:
     return seconds * len(files) / max(1, len(chosen)), len(chosen)
 
 
+def final_html(out: Path) -> list[Path]:
+    """The final HTML of every target (--html writes it beside the PDF), found from the
+    manifest: not the catalog's pages (index.html and one per language), which are web
+    pages, not handouts; counted, they made WeasyPrint alone seem 8 times slower."""
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return sorted(out / Path(entry["path"]).with_suffix(".html") for entry in manifest["targets"])
+
+
 def weasyprint_alone(root: Path, out: Path) -> float:
     """Seconds for one warm process to lay out and write every final HTML once with
     WeasyPrint, the project's fonts (FONTCONFIG_FILE, set when handoutkit is
     imported) and PDF/UA-1, as the builder writes them: what no builder can beat."""
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
-    files = sorted(path for path in out.rglob("*.html") if path != out / "index.html")
+    files = final_html(out)
     fonts, images = FontConfiguration(), {}
 
     def lay_out(path: Path) -> None:
