@@ -154,15 +154,6 @@ def write_project(root: Path, files: dict | None = None) -> Path:
     return root
 
 
-def pytest_collection_modifyitems(items):
-    """Group the tests for pytest-xdist (--dist loadgroup) by module, so a module's
-    fixtures are made once. The repository's build (session fixture `built`) is made
-    once per run whichever process asks first (made_once): the modules that read it
-    still spread over both processes."""
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def check_shared_fonts_are_untouched():
     """Tiny projects hardlink the repository's fonts: a test that wrote into one in place
