@@ -1,10 +1,12 @@
 """Shared fixtures: tiny projects in tmp_path for unit tests, and one real build
 of the repository's handouts (session-scoped) for the checks over every target."""
 
+import fcntl
 import functools
 import io
 import math
 import os
+import pickle
 import shutil
 from collections import Counter
 from contextlib import redirect_stderr, redirect_stdout
@@ -22,6 +24,7 @@ os.environ["HANDOUTKIT_CACHE"] = __import__("tempfile").mkdtemp(prefix="handoutk
 
 from handoutkit import PROJECT_ROOT, cli
 from handoutkit.errors import ContentError
+from handoutkit.files import write_atomically
 from handoutkit.pipeline import Options, build
 from handoutkit.project import load_project
 
@@ -151,16 +154,6 @@ def write_project(root: Path, files: dict | None = None) -> Path:
     return root
 
 
-def pytest_collection_modifyitems(items):
-    """Group the tests for pytest-xdist (--dist loadgroup) by module, so a module's
-    fixtures are made once. The repository's build (session fixture `built`) is then
-    made once in each test process that needs it: a minute of CPU spent twice buys two
-    processes busy for the whole run, where one group of every module that read it kept
-    one process busy while the other waited."""
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def check_shared_fonts_are_untouched():
     """Tiny projects hardlink the repository's fonts: a test that wrote into one in place
@@ -240,12 +233,34 @@ def repo_targets():
 REPO_TARGETS = repo_targets()
 
 
+def made_once(tmp_path_factory, name: str, make):
+    """(folder, make(folder)): made once per test run, however many test processes ask.
+
+    Under pytest-xdist every test process has its own session fixtures, so a build two
+    processes need was made twice. Here the first process to ask makes it in the run's
+    shared temporary folder, under a lock, and writes what make returned beside it
+    (pickled); a process that asks later, or meanwhile, waits for the lock and reads it.
+    Waiting costs nothing: a build already keeps both cores busy with its own workers.
+    Tests only read the folder (one that changes a PDF copies it first)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # one test process: nothing to share
+        folder = tmp_path_factory.mktemp(name)
+        return folder, make(folder)
+    shared = tmp_path_factory.getbasetemp().parent  # this run's, holding each process's own
+    folder, done = shared / name, shared / f"{name}.pickle"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a process that failed making it left a part
+            folder.mkdir()
+            write_atomically(done, pickle.dumps(make(folder)))
+        return folder, pickle.loads(done.read_bytes())
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
-    """Every target of the repository, built in-process into a temporary folder."""
-    out = tmp_path_factory.mktemp("dist")
-    results = build(Options(PROJECT_ROOT, out))
-    return out, {r.target: r for r in results}
+    """Every target of the repository, built in-process into a temporary folder, once
+    per test run (made_once): {target: its Result}."""
+    return made_once(tmp_path_factory, "dist", lambda out: {r.target: r for r in build(Options(PROJECT_ROOT, out))})
 
 
 @pytest.fixture(scope="session")

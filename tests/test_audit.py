@@ -9,7 +9,7 @@ import pytest
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from conftest import GERMAN, run_cli
+from conftest import GERMAN, run_main
 from pypdf import PdfReader
 from handoutkit import PROJECT_ROOT
 from handoutkit.audit import Expectations, Required, audit, squash
@@ -202,8 +202,8 @@ def test_a_draft_translation_of_an_approved_handout_prints_as_a_draft(tiny, tmp_
         (tiny / name).parent.mkdir(parents=True, exist_ok=True)
         (tiny / name).write_text(text)
     out = tmp_path / "out"
-    completed = run_cli("--root", tiny, "--out", out, "--format", "card", "--mark-translated", "de")
-    completed = run_cli("--root", tiny, "--out", out, "--format", "card")
+    completed = run_main("--root", tiny, "--out", out, "--format", "card", "--mark-translated", "de")
+    completed = run_main("--root", tiny, "--out", out, "--format", "card")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     entries = {e["lang"]: e for e in json.loads((out / "manifest.json").read_text())["targets"]}
     assert (entries["de"]["status"], entries["de"]["translation_status"]) == ("draft", "draft")
@@ -219,11 +219,11 @@ def test_a_draft_translation_of_an_approved_handout_prints_as_a_draft(tiny, tmp_
 
 def test_unclosed_bold_fails_the_target_and_keeps_the_last_good_pdf(tiny, tmp_path):
     out = tmp_path / "out"
-    assert run_cli("--root", tiny, "--out", out, "--format", "brief", "--paper", "a4").returncode == 0
+    assert run_main("--root", tiny, "--out", out, "--format", "brief", "--paper", "a4").returncode == 0
     good = (out / "demo/en/demo-brief-a4.pdf").read_bytes()
     brief = tiny / "handouts/demo/en/brief.md"
     brief.write_text(brief.read_text().replace("You read this.", "You **must read this."))
-    completed = run_cli("--root", tiny, "--out", out, "--format", "brief", "--paper", "a4")
+    completed = run_main("--root", tiny, "--out", out, "--format", "brief", "--paper", "a4")
     assert completed.returncode == 1
     assert "markup '**' is printed as text" in completed.stderr
     assert (out / "demo/en/demo-brief-a4.pdf").read_bytes() == good
@@ -279,8 +279,8 @@ def test_strict_fails_a_poor_layout(tiny, tmp_path):
         ## About this {#about}
         """) + "A sentence that fills the page with words.\n\n" * 31)  # page 1 holds 30
     out = tmp_path / "out"
-    relaxed = run_cli("--root", tiny, "--out", out, "--format", "booklet", "--paper", "a4")
+    relaxed = run_main("--root", tiny, "--out", out, "--format", "booklet", "--paper", "a4")
     assert relaxed.returncode == 0, relaxed.stdout + relaxed.stderr
     assert "poor layout" in relaxed.stdout
-    strict = run_cli("--root", tiny, "--out", out, "--format", "booklet", "--paper", "a4", "--strict", "--force")
+    strict = run_main("--root", tiny, "--out", out, "--format", "booklet", "--paper", "a4", "--strict", "--force")
     assert strict.returncode == 1 and "holds only" in strict.stderr and "(--strict)" in strict.stderr

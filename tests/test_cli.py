@@ -1,5 +1,6 @@
-"""End-to-end runs of `python build.py` as a user would type it (in a new process; one
-test runs the same command line in-process, through cli.main)."""
+"""Runs of `python build.py` as a user would type it: end to end in a new process where
+the process is the point (a build, a content error), in-process through cli.main where
+only the command line is (--list, a usage error, a failed target, --junit-xml)."""
 
 import json
 import subprocess
@@ -8,7 +9,7 @@ from conftest import REPO_TARGETS, run_cli, run_main, write_project
 
 
 def test_list_prints_every_target():
-    completed = run_cli("--list")
+    completed = run_main("--list")
     assert completed.returncode == 0
     assert completed.stdout.splitlines() == [t.relpath for t in REPO_TARGETS]
 
@@ -52,7 +53,7 @@ def test_a_failed_target_keeps_the_last_good_pdf_and_others_still_build(tiny, tm
 
 
 def test_unknown_option_value_is_a_clear_error(tiny):
-    completed = run_cli("--root", tiny, "--paper", "a5")
+    completed = run_main("--root", tiny, "--paper", "a5")
     assert completed.returncode == 2
     assert "--paper 'a5' matches nothing (choose from: a4, letter, card)" in completed.stderr
 

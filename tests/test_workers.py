@@ -10,7 +10,7 @@ import time
 import pytest
 from pypdf import PdfReader
 
-from conftest import run_cli, run_main
+from conftest import run_main
 from handoutkit import pipeline, workers
 from handoutkit.discover import Selection
 from handoutkit.layout import collect_weasyprint_log
@@ -74,7 +74,7 @@ def test_workers_are_replaced_after_their_share_of_tasks_and_report_their_memory
 
 def test_html_is_written_beside_the_pdf_and_weasyprint_turns_it_into_the_same_document(tiny, tmp_path):
     out = tmp_path / "out"
-    completed = run_cli("--root", tiny, "--out", out, "--html", "--format", "card", "--jobs", "1")
+    completed = run_main("--root", tiny, "--out", out, "--html", "--format", "card", "--jobs", "1")
     assert completed.returncode == 0, completed.stderr
     html = out / CARD.replace(".pdf", ".html")
     assert "Show this card to any doctor" in html.read_text()
@@ -91,7 +91,7 @@ def test_html_is_written_beside_the_pdf_and_weasyprint_turns_it_into_the_same_do
 
 def test_json_summary_parses(tiny, tmp_path):
     out = tmp_path / "out"
-    first = json.loads(run_cli("--root", tiny, "--out", out, "--json", "--jobs", "1", "--format", "card").stdout)
+    first = json.loads(run_main("--root", tiny, "--out", out, "--json", "--jobs", "1", "--format", "card").stdout)
     assert (first["built"], first["up_to_date"], first["failed"]) == (1, 0, 0)
     assert first["targets"][0] | {"seconds": 0} == {
         "path": CARD, "status": "built", "seconds": 0, "pages": 2, "problems": [], "layouts": 1,
