@@ -314,20 +314,44 @@ def mark(out_dir: Path) -> None:
 
 @contextmanager
 def owning(out_dir: Path, on_notice):
-    """Hold the folder's lock while the block writes it: a second build waits, saying so.
-    The folder is checked and claimed under the lock."""
+    """Hold the folder's lock while the block writes it: a second build (or merge) waits,
+    saying so. The folder is checked and claimed under the lock."""
     refuse_foreign(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # O_NOFOLLOW: a link planted as the lock file is not followed. The lock file stays:
-    # deleting it would let a third build lock a new file while the second holds the old.
-    descriptor = os.open(out_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    descriptor = lock(out_dir, on_notice)
     try:
-        wait_for_lock(descriptor, out_dir, on_notice)
         refuse_foreign(out_dir)
         mark(out_dir)
         yield
     finally:
         os.close(descriptor)  # releases the lock
+
+
+def lock(out_dir: Path, on_notice) -> int:
+    """The folder's lock file, locked: the one in the folder now. A merge replaces the
+    whole folder, its lock file with it, while a build may wait on the old one; that
+    build then locks the new folder's instead of writing beside a second one."""
+    while True:
+        # O_NOFOLLOW: a link planted as the lock file is not followed. The lock file stays:
+        # deleting it would let a third build lock a new file while the second holds the old.
+        descriptor = os.open(out_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            wait_for_lock(descriptor, out_dir, on_notice)
+            if is_same_file(descriptor, out_dir / LOCK):
+                return descriptor
+        except BaseException:
+            os.close(descriptor)
+            raise
+        os.close(descriptor)  # replaced meanwhile: lock the new one
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def is_same_file(descriptor: int, path: Path) -> bool:
+    try:
+        here, there = os.fstat(descriptor), os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def wait_for_lock(descriptor: int, out_dir: Path, on_notice) -> None:

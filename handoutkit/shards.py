@@ -16,13 +16,14 @@ import shutil
 import stat
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import PROJECT_ROOT
 from .files import write_atomically
 from .incremental import MANIFEST, CACHE, Cache, read_cache, write_cache
-from .outdir import (LOCK, MARKER, MERGE_FIELDS, WRITTEN, foreign, link_in, mark, read_manifest, read_written,
+from .outdir import (LOCK, MARKER, MERGE_FIELDS, WRITTEN, foreign, link_in, lock, mark, read_manifest, read_written,
                      safe_relpath, unwritable, write_written)
 from .report import make_manifest
 
@@ -249,12 +250,28 @@ def merge_main(argv, out=sys.stdout, err=sys.stderr) -> int:
     if problems := [p for _, found in read for p in found] + merged.problems:
         return say_problems(problems, out_dir, err, 1)
     try:
-        note = assemble([shard for shard, _ in read], merged, out_dir, args.root.resolve())
+        with locked(out_dir, err):
+            note = assemble([shard for shard, _ in read], merged, out_dir, args.root.resolve())
     except OSError as error:
         return say_problems([f"cannot write {error.filename or out_dir}: {error.strerror or error}"], out_dir, err, 1)
     except Exception as error:  # a bug: one line, as cli.main says it
         return say_problems([f"unexpected {type(error).__name__}: {error}"], out_dir, err, 1)
     return report_merge(merged, len(args.dirs), out_dir, note, out, err)
+
+
+@contextmanager
+def locked(out_dir: Path, err):
+    """An existing --out is locked while the merge replaces it, as a build locks it: a
+    build writing it finishes first, and one that starts meanwhile waits (outdir.lock).
+    A new --out needs no lock: nothing can be writing it."""
+    if not os.path.isdir(out_dir):
+        yield
+        return
+    descriptor = lock(out_dir, lambda notice: print(notice, file=err, flush=True))
+    try:
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def parse_merge_args(argv):

@@ -7,6 +7,7 @@ shard before it changes --out at all."""
 import hashlib
 import io
 import json
+import os
 import threading
 import time
 import fcntl
@@ -359,7 +360,8 @@ class TestMergeChecksBeforeItCopies:
         code, _, err = merge(*folders, out=out)
         assert code != 0 and "Traceback" not in err
         assert err.rstrip().endswith(f"nothing was merged: {out} is unchanged")
-        assert snapshot(out) == before
+        # The empty lock file a merge (as a build) leaves is the only new thing allowed.
+        assert {k: v for k, v in snapshot(out).items() if not k.endswith(outdir.LOCK)} == before
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary left
         return err
 
@@ -457,3 +459,43 @@ class TestMergeReplacesOut:
         [aside] = [p for p in tmp_path.iterdir() if p.name.startswith(".dist.old-")]
         assert snapshot(aside) == {"dist": "folder", "dist/my-notes.txt": b"mine"}  # kept, and said
         assert f"note: {aside / 'dist'} keeps 1 file(s) handoutkit did not write" in err
+
+
+class TestMergeTakesTheLock:
+    """A merge replaces --out whole; it waits while a build writes it, and a build that
+    waited on the replaced folder's lock file then locks the new folder's."""
+
+    def test_a_merge_waits_for_a_build_of_its_out(self, tmp_path, previous):
+        shard = make_shard(tmp_path / "s1", {"demo/en/a.pdf": tiny_pdf(tmp_path / "a.pdf").read_bytes()})
+        building = hold_lock(previous)  # a build, writing --out
+        stderr, codes = io.StringIO(), []
+        merging = threading.Thread(target=lambda: codes.append(
+            shards.merge_main([str(shard), "--out", str(previous)], io.StringIO(), stderr)))
+        merging.start()
+        wait_for(lambda: "waiting for another build of" in stderr.getvalue())
+        time.sleep(0.3)
+        assert merging.is_alive() and (previous / "demo/en/old.pdf").is_file()  # nothing replaced yet
+        building.close()  # the build is done
+        merging.join(60)
+        assert codes == [0], stderr.getvalue()
+        assert (previous / "demo/en/a.pdf").is_file() and not (previous / "demo/en/old.pdf").exists()
+
+    def test_a_build_that_waited_on_a_replaced_folder_locks_the_new_one(self, tmp_path):
+        out = tmp_path / "dist"
+        old = hold_lock(out)
+        taken = []
+        waiting = threading.Thread(target=lambda: taken.append(outdir.lock(out, lambda notice: None)))
+        waiting.start()
+        time.sleep(0.3)  # it has opened and waits on the old folder's lock file
+        out.rename(tmp_path / "aside")  # a merge puts its result in place
+        out.mkdir()
+        (out / outdir.LOCK).touch()
+        old.close()
+        waiting.join(30)
+        [descriptor] = taken
+        try:
+            assert outdir.is_same_file(descriptor, out / outdir.LOCK)
+            with open(out / outdir.LOCK) as other, pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the new folder is locked
+        finally:
+            os.close(descriptor)
