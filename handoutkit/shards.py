@@ -23,7 +23,7 @@ from pathlib import Path
 from . import PROJECT_ROOT
 from .files import write_atomically
 from .incremental import MANIFEST, CACHE, Cache, read_cache, write_cache
-from .outdir import (LOCK, MARKER, MERGE_FIELDS, WRITTEN, foreign, link_in, lock, mark, read_manifest, read_written,
+from .outdir import (LOCK, MARKER, MERGE_FIELDS, WRITTEN, foreign, link_in, mark, owning, read_manifest, read_written,
                      safe_relpath, unwritable, write_written)
 from .report import make_manifest
 
@@ -261,17 +261,14 @@ def merge_main(argv, out=sys.stdout, err=sys.stderr) -> int:
 
 @contextmanager
 def locked(out_dir: Path, err):
-    """An existing --out is locked while the merge replaces it, as a build locks it: a
-    build writing it finishes first, and one that starts meanwhile waits (outdir.lock).
+    """An existing --out is held as a build holds it (outdir.owning) while the merge
+    replaces it: a build writing it finishes first, and one that starts meanwhile waits.
     A new --out needs no lock: nothing can be writing it."""
     if not os.path.isdir(out_dir):
         yield
         return
-    descriptor = lock(out_dir, lambda notice: print(notice, file=err, flush=True))
-    try:
+    with owning(out_dir, lambda notice: print(notice, file=err, flush=True)):
         yield
-    finally:
-        os.close(descriptor)
 
 
 def parse_merge_args(argv):
