@@ -29,7 +29,7 @@ from . import PROJECT_ROOT
 from .assets import find
 from .settings import DEFAULTS
 from .files import write_atomically
-from .outdir import check_manifest, check_no_links, read_written, remove_written, write_output, write_written
+from .outdir import check_manifest, check_no_links, is_ours, read_record, remove_written, write_output, write_written
 from .languages import language
 from .catalog_fonts import font_faces_css
 from .catalog_text import CatalogText, catalog_languages, page_name
@@ -81,14 +81,18 @@ def write_catalog(out_dir: Path, manifest: dict, *, root: Path = PROJECT_ROOT,
     # Only valid entries (a manifest is data: outdir.check_manifest), each with its PDF.
     manifest = check_manifest(manifest or {}, "manifest").manifest
     entries = [e for e in manifest["targets"] if (out_dir / e["path"]).is_file()]
-    recorded, _ = read_written(out_dir)  # its bad entries: the build warned at its start
-    thumbnails = {e["path"]: make_thumbnail(out_dir, e["path"]) for e in entries}
+    record = read_record(out_dir)  # its bad entries: the build warned at its start
+    recorded = record.files
+    # A file someone else put at a picture's or font's name is neither read nor overwritten
+    # (the build claimed its own targets' names: outdir.claim; these are the others').
+    ours = recorded if record.found else None
+    thumbnails = {e["path"]: make_thumbnail(out_dir, e["path"], ours) for e in entries}
     texts = catalog_languages(root)
     # One Jinja environment for every page: a new one compiles the template again (12 pages: 0.9 s).
     render = partial(render_catalog, entries, manifest.get("failed", []), thumbnails, root,
                      today or date.today(), languages=texts, env=make_environment(root / "templates"))
     # Rendered once to learn each page's characters, then again with fonts cut to them.
-    fonts, subsets = font_faces_css(root, [page_characters(render(text), text) for text in texts], out_dir)
+    fonts, subsets = font_faces_css(root, [page_characters(render(text), text) for text in texts], out_dir, ours)
     for text, font_css in zip(texts, fonts):
         write_output(out_dir, page_name(text.lang), render(text, fonts=font_css).encode("utf-8"))
     write_output(out_dir, INDEX_CSV, catalog_csv(entries))
@@ -103,6 +107,13 @@ def belonging_to(entries: list[dict]) -> set[str]:
     """The files the record may name that stay while their PDF does: its picture (kept
     even when it could not be made again this time) and its --html file."""
     return {name for e in entries for name in (thumbnail_relpath(e["path"]), html_relpath(e["path"]))}
+
+
+def catalog_outputs(root: Path, pdf_relpaths) -> set[str]:
+    """The files write_catalog may write for these PDFs, its font subsets aside (their names
+    are known only once cut: catalog_fonts.Subsets checks them): pages, table, pictures."""
+    return ({page_name(text.lang) for text in catalog_languages(root)} | {INDEX_CSV}
+            | {thumbnail_relpath(path) for path in pdf_relpaths})
 
 
 def html_relpath(pdf_relpath: str) -> str:
@@ -148,10 +159,13 @@ def thumbnail_path(out_dir: Path, pdf_relpath: str) -> Path:
     return out_dir / thumbnail_relpath(pdf_relpath)
 
 
-def make_thumbnail(out_dir: Path, pdf_relpath: str) -> Thumbnail | None:
+def make_thumbnail(out_dir: Path, pdf_relpath: str, ours: set | None = None) -> Thumbnail | None:
     """The first page as a PNG, rendered only when the PDF is newer than the PNG:
-    a build that rewrote one PDF re-renders one picture, not all of them."""
+    a build that rewrote one PDF re-renders one picture, not all of them. A PNG at its
+    name that the record does not name (ours) is someone else's: no picture then."""
     pdf, png = out_dir / pdf_relpath, thumbnail_path(out_dir, pdf_relpath)
+    if not is_ours(out_dir, thumbnail_relpath(pdf_relpath), ours):
+        return None
     try:
         check_no_links(out_dir, png)  # a linked thumbnails/ is not the builder's: no picture, nothing overwritten
         if not png.is_file() or png.stat().st_mtime_ns <= pdf.stat().st_mtime_ns:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .assets import bases
 from .files import is_regular_input, write_atomically
-from .outdir import link_in
+from .outdir import is_ours, link_in
 
 FONT_CACHE = ".handoutkit-catalog-fonts"  # in the output folder, beside .handoutkit-inputs.json
 # The page's script writes counts ("3 files") that need not appear in the page as built.
@@ -46,16 +46,19 @@ FAMILIES = (
 )
 
 
-def font_faces_css(root: Path, pages: list[frozenset[str]], out_dir: Path) -> tuple[list[str], set[str]]:
+def font_faces_css(root: Path, pages: list[frozenset[str]], out_dir: Path,
+                   ours: set | None = None) -> tuple[list[str], set[str]]:
     """For each page's characters, its @font-face rules (CSS text); and the subsets kept
     in out_dir that the pages use (relative paths), for the catalog to record: the others
-    it recorded earlier are deleted as stale (catalog.write_catalog)."""
+    it recorded earlier are deleted as stale (catalog.write_catalog). ours: the files the
+    record names (None: no record), for a subset file someone else put there is not used."""
     fonts = {name: font_file(root, name) for family in FAMILIES for name in family.files.values()}
     shares = [assign_characters(chars | ALWAYS, fonts) for chars in pages]
     # All pages' characters of a family together: the large file is cut once.
     union = {family.name: frozenset().union(*(share[family.name] for share in shares)) for family in FAMILIES}
     # A linked cache folder is not the builder's (outdir.py): cut without keeping anything.
-    subsets = Subsets(out_dir / FONT_CACHE, fonts, union, kept=not link_in(out_dir, out_dir / FONT_CACHE))
+    subsets = Subsets(out_dir / FONT_CACHE, fonts, union, kept=not link_in(out_dir, out_dir / FONT_CACHE),
+                      mine=lambda path: is_ours(out_dir, path.relative_to(out_dir).as_posix(), ours))
     rules = [make_rules(share, subsets) for share in shares]
     return rules, {path.relative_to(out_dir).as_posix() for path in subsets.used} if subsets.kept else set()
 
@@ -81,17 +84,20 @@ def assign_characters(chars: frozenset[str], fonts: dict) -> dict[str, frozenset
 class Subsets:
     """WOFF2 subsets, from the folder of those already made or cut anew."""
 
-    def __init__(self, folder: Path, fonts: dict, union: dict, kept: bool = True):
+    def __init__(self, folder: Path, fonts: dict, union: dict, kept: bool = True, mine=lambda path: True):
         self.folder, self.fonts, self.union, self.used, self.kept = folder, fonts, union, set(), kept
+        self.mine = mine  # whether a subset file there may be used and replaced
 
     def woff2(self, family: Family, name: str, chars: frozenset[str]) -> bytes:
         path = self.folder / f"{self.digest(name, chars)}.woff2"
-        self.used.add(path)
-        if self.kept and path.is_file():
+        kept = self.kept and self.mine(path)  # a file someone else put there is neither read nor replaced
+        if kept:
+            self.used.add(path)
+        if kept and path.is_file():
             return path.read_bytes()
         font = self.fonts[name]
         data = cut_to_woff2(cut_from_file(font, modified(font), self.union[family.name]), chars)
-        if self.kept:
+        if kept:
             write_atomically(path, data)
         return data
 

@@ -17,6 +17,10 @@ writes it at a time, and what is read back from it is checked before it is used.
   deleted only if that record names it: a file someone put in the folder by hand
   (thumbnails/mine.png, index.zz.html) is never deleted, whatever its name. The record
   is read back as untrusted, as a manifest is.
+- Nothing someone else put in the folder is overwritten either: before it writes, a build
+  claims every name it may write (claim). A file at one of them that the record or the
+  manifest does not name refuses the build, one line per file; otherwise the names are
+  recorded first, so that the files a stopped build leaves are known to be the builder's.
 """
 
 import errno
@@ -205,35 +209,70 @@ def first_link(out_dir: Path, relpath: str, known: dict) -> str | None:
     return None
 
 
-def read_written(out_dir: Path, check_links: bool = True) -> tuple[set[str], list[str]]:
-    """The files the record says the builder wrote, and a line per entry left out.
-    No record (a new folder, or one from a builder before it): nothing is known to be
-    the builder's, so nothing is deleted as stale; the first build records its files."""
+@dataclass
+class Record:
+    """The record read back: the files it names (deleted when stale), the PDFs it names
+    (only ever overwritten: the manifest says which PDFs are current), and a line per
+    entry left out. found is False when there is no record at all."""
+
+    files: set = field(default_factory=set)
+    pdfs: set = field(default_factory=set)
+    problems: list = field(default_factory=list)
+    found: bool = False
+
+
+def read_record(out_dir: Path, check_links: bool = True) -> Record:
+    """The record of the files the builder wrote (or set out to write). No record (a new
+    folder, or one from a builder before it): nothing is known to be the builder's, so
+    nothing is deleted as stale; the first build records its files."""
     path = out_dir / WRITTEN
     try:
         if stat.S_ISLNK(os.lstat(path).st_mode):
-            return set(), [f"{path}: is a symbolic link, not a record the builder wrote (ignored)"]
+            return Record(problems=[f"{path}: is a symbolic link, not a record the builder wrote (ignored)"])
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return set(), []
+        return Record()
     except (OSError, ValueError) as error:
-        return set(), [f"{path}: cannot be read as JSON ({error}) (ignored: no file is deleted as stale)"]
+        return Record(problems=[f"{path}: cannot be read as JSON ({error}) (ignored: no file is deleted as stale)"])
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
-        return set(), [f"{path}: not a record (an object with the list 'files') (ignored)"]
-    kept, problems, links = set(), [], {} if check_links else None
+        return Record(problems=[f"{path}: not a record (an object with the list 'files') (ignored)"])
+    record, links = Record(found=True), {} if check_links else None
     for number, value in enumerate(data["files"], 1):
         if reason := written_problem(out_dir, value, links):
-            problems.append(f"{path}: entry {number}: {reason} (ignored: it is not deleted)")
+            record.problems.append(f"{path}: entry {number}: {reason} (ignored: it is not deleted)")
         else:
-            kept.add(value)
-    return kept, problems
+            record.files.add(value)
+    pdfs = data.get("pdfs", [])  # a record without them (from before): none
+    for number, value in enumerate(pdfs if isinstance(pdfs, list) else [], 1):
+        if is_pdf_path(value):
+            record.pdfs.add(value)
+        else:
+            record.problems.append(f"{path}: 'pdfs' entry {number}: {value!r} is not the relative path of a PDF "
+                                   f"inside the folder (ignored)")
+    return record
 
 
-def write_written(out_dir: Path, files) -> None:
-    data = {"about": "files handoutkit wrote here besides the PDFs of manifest.json; "
-                     "the next build deletes only these when they are stale", "files": sorted(files)}
+def read_written(out_dir: Path, check_links: bool = True) -> tuple[set[str], list[str]]:
+    """The files the record says the builder wrote, and a line per entry left out."""
+    record = read_record(out_dir, check_links)
+    return record.files, record.problems
+
+
+def write_written(out_dir: Path, files, pdfs=None) -> None:
+    """Write the record; pdfs None keeps those it names that still exist."""
+    if pdfs is None:
+        pdfs = {p for p in read_record(out_dir, check_links=False).pdfs if os.path.lexists(out_dir / p)}
+    data = {"about": "files handoutkit wrote here besides the PDFs of manifest.json, which the next build "
+                     "deletes only when they are stale; and the PDFs it wrote or set out to write here",
+            "files": sorted(files), "pdfs": sorted(pdfs)}
     # Replaced, not written through: a link planted as the record is itself replaced.
     write_atomically(out_dir / WRITTEN, (json.dumps(data, indent=1) + "\n").encode())
+
+
+def is_ours(out_dir: Path, relpath: str, recorded: set | None) -> bool:
+    """Whether the builder may write relpath: nothing is there, or the record names it
+    (recorded None: the folder has no record, and its files are adopted)."""
+    return recorded is None or relpath in recorded or not os.path.lexists(out_dir / relpath)
 
 
 def remove_written(out_dir: Path, relpaths) -> set[str]:
@@ -258,6 +297,34 @@ def update_written(out_dir: Path, added=(), stale=()) -> None:
     gone = remove_written(out_dir, recorded & set(stale))
     if set(added) - recorded or gone:
         write_written(out_dir, (recorded | set(added)) - gone)
+
+
+# --- files in the way ----------------------------------------------------------------------
+
+def in_the_way(out_dir: Path, relpaths, record: Record) -> list[str]:
+    """A line for each of these files that exists but that the builder did not write: the
+    record names neither it nor, for a PDF, does the manifest. A folder without a record
+    (from a builder before it) has nothing in the way: its files are adopted."""
+    if not record.found:
+        return []
+    ours = record.files | record.pdfs | {e["path"] for e in read_manifest(out_dir / MANIFEST).manifest["targets"]}
+    return [f"{out_dir / relpath}: a file handoutkit did not write is where this build writes (it is not in "
+            f"{WRITTEN} or {MANIFEST}) (move it out of the output folder, or delete it, then build again)"
+            for relpath in sorted(relpaths) if relpath not in ours and os.path.lexists(out_dir / relpath)]
+
+
+def claim(out_dir: Path, relpaths, adoptable=()) -> None:
+    """Before anything is written: refuse, one line per file, if a file someone else put
+    there has the name of one this build writes (it would be overwritten); else record
+    every name this build may write, so that what a stopped build leaves is the builder's.
+    adoptable: files at the builder's names that a folder without a record keeps as its own."""
+    record = read_record(out_dir, check_links=False)
+    if lines := in_the_way(out_dir, relpaths, record):
+        raise UsageError(lines)
+    adopted = set() if record.found else {p for p in adoptable if os.path.lexists(out_dir / p)}
+    pdfs = {p for p in record.pdfs if os.path.lexists(out_dir / p)} | {p for p in relpaths if p.endswith(".pdf")}
+    files = record.files | adopted | {p for p in relpaths if not p.endswith(".pdf")}
+    write_written(out_dir, {p for p in files if not written_problem(out_dir, p, None)}, pdfs)
 
 
 # --- whose folder ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ WeasyPrint is imported only when a target is to be built, so a no-op rebuild and
 `--check` stay fast.
 """
 
+import re
 import sys
 
 from . import fitcache, incremental, outdir
@@ -53,6 +54,8 @@ def build_targets(project, targets, options, on_result, on_start, on_notice, sta
     from .workers import build_all, subsetter_available
     # 3. Plan: what is up to date, what a content problem blocks, what to build.
     plan = incremental.plan(project, targets, options)
+    # Nothing someone else put in the folder is overwritten: a build claims its files' names first.
+    outdir.claim(options.out_dir, outputs(plan, options), adoptable=earlier_outputs(options))
     project.fit_hints = fitcache.hints(plan.fit_keys)  # sizes known to fit: one layout each
     blocked = block(plan.blocked, project, on_problem, on_result)  # before on_start: not counted as to build
     announce(plan.current, len(plan.to_build), on_start, on_result)
@@ -87,6 +90,27 @@ def block(targets: list, project, on_problem, on_result) -> list[Result]:
     for result in results:
         on_result(result)
     return results
+
+
+def outputs(plan, options) -> set[str]:
+    """Every file this build may write: each PDF to build (and its --html file), and what
+    the catalog writes for the selected targets."""
+    from .catalog import catalog_outputs, html_relpath
+    pdfs = {t.relpath for t in plan.to_build}
+    html = {html_relpath(path) for path in pdfs} if options.html else set()
+    return pdfs | html | catalog_outputs(options.root, [t.relpath for t in plan.targets])
+
+
+def earlier_outputs(options) -> set[str]:
+    """What an earlier builder, which kept no record, may have written in the folder beside
+    its manifest's PDFs: adopted as the builder's (outdir.claim) when the record is started."""
+    from .catalog import catalog_outputs, html_relpath
+    from .catalog_fonts import FONT_CACHE
+    out_dir = options.out_dir
+    pdfs = incremental.manifest_entries(out_dir)
+    return (catalog_outputs(options.root, pdfs) | {html_relpath(path) for path in pdfs}
+            | {f"{FONT_CACHE}/{p.name}" for p in (out_dir / FONT_CACHE).glob("*.woff2")
+               if re.fullmatch(r"[0-9a-f]{32}\.woff2", p.name)})  # the names it gave them (Subsets.digest)
 
 
 def announce(current: list[Result], to_build: int, on_start, on_result) -> list[Result]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from . import PROJECT_ROOT
 from .files import write_atomically
 from .incremental import MANIFEST, CACHE, Cache, read_cache, write_cache
-from .outdir import (LOCK, MARKER, MERGE_FIELDS, WRITTEN, foreign, link_in, mark, owning, read_manifest, read_written,
+from .outdir import (LOCK, MARKER, MERGE_FIELDS, WRITTEN, foreign, link_in, mark, owning, read_manifest, read_record,
                      safe_relpath, unwritable, write_written)
 from .report import make_manifest
 
@@ -206,12 +206,13 @@ def swap(new: Path, out_dir: Path) -> str | None:
 
 def discard(old: Path) -> int:
     """Delete from an old output folder only what a build wrote there (the PDFs its
-    manifest lists, the files its record names, its own manifest, caches, marker and
+    manifest lists, the files and PDFs its record names, its own manifest, caches, marker and
     record), never following a link; then the folders left empty. Returns how many files
     are left. An old folder with no record (from a builder before it) keeps its catalog
     files, and the note says so: nothing is deleted by its name alone."""
     manifest = read_manifest(old / MANIFEST).manifest
-    ours = {e["path"] for e in manifest["targets"]} | read_written(old)[0] | set(BUILDER_FILES)
+    record = read_record(old)
+    ours = {e["path"] for e in manifest["targets"]} | record.files | record.pdfs | set(BUILDER_FILES)
     left = 0
     for parent, dirs, names in os.walk(old, topdown=False):  # followlinks=False
         for path in (Path(parent, name) for name in names + [d for d in dirs if Path(parent, d).is_symlink()]):

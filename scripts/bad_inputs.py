@@ -70,6 +70,15 @@ def edited_record(root: Path) -> list:
     return []
 
 
+def hand_placed_index(root: Path) -> list:
+    """dist/ of the builder, with an index.html of someone else's that its record does not name."""
+    (root / "dist").mkdir()
+    (root / "dist/.handoutkit-output").write_text("")
+    (root / "dist/.handoutkit-written.json").write_text(json.dumps({"files": []}))
+    (root / "dist/index.html").write_text("<h1>our ward's own page</h1>")
+    return []
+
+
 def shard(root: Path, name: str, data: bytes = b"%PDF-1.7 x") -> Path:
     """A shard's output folder holding one PDF, listed with its SHA-256."""
     folder = root / name
@@ -196,6 +205,7 @@ CASES = [
     ("output folder someone else's (no .handoutkit-output)", {}, foreign_folder),
     ("manifest entry with a path outside the output folder", {}, edited_manifest),
     ("record of written files naming a file outside the output folder", {}, edited_record),
+    ("a file put by hand at a name the build writes (`dist/index.html`, not in the record)", {}, hand_placed_index),
     ("merge: PDF changed after the build", {}, merge_changed),
     ("merge: PDF listed but missing", {}, merge_missing),
     ("merge: PDF that is a symbolic link", {}, merge_link),

@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import fcntl
@@ -15,7 +17,7 @@ import fcntl
 import pypdfium2
 import pytest
 
-from conftest import run_main, write_project
+from conftest import PROJECT_ROOT, run_main, write_project
 from handoutkit import outdir, shards
 from handoutkit.catalog import write_catalog
 from handoutkit.discover import Selection
@@ -236,7 +238,9 @@ class TestOnlyWhatItRecordedIsDeleted:
         place(out, {html: b"<p>my notes on this handout</p>"})
         assert build("--force") == 0
         assert (out / html).read_bytes() == b"<p>my notes on this handout</p>"
-        assert build("--html", "--force") == 0 and html in recorded(out)  # replaced by the builder's: from now on, its own
+        assert build("--html", "--force") == 2  # it would be overwritten: refused (TestNothingElseIsOverwritten)
+        (out / html).unlink()
+        assert build("--html", "--force") == 0 and html in recorded(out)
         assert build("--force") == 0
         assert not (out / html).exists() and html not in recorded(out)  # it would not match the new PDF
 
@@ -249,7 +253,7 @@ class TestOnlyWhatItRecordedIsDeleted:
         assert run_main("--root", project, "--out", out, *BRIEF_A4).returncode == 0
         (out / "photos").symlink_to(elsewhere / "linked", target_is_directory=True)
         bad = ["../elsewhere/victim.png", str(elsewhere / "victim.png"), "photos/x.png", "demo/en/demo-brief-a4.pdf"]
-        (out / outdir.WRITTEN).write_text(json.dumps({"files": bad + ["index.html"]}))
+        (out / outdir.WRITTEN).write_text(json.dumps({"files": bad + sorted(recorded(out))}))
         completed = run_main("--root", project, "--out", out, "--force", *BRIEF_A4)
         assert completed.returncode == 0 and "Traceback" not in completed.stderr, completed.stderr
         warnings = [line for line in completed.stderr.splitlines() if outdir.WRITTEN in line]
@@ -277,6 +281,91 @@ class TestOnlyWhatItRecordedIsDeleted:
         outdir.write_written(tmp_path / "dist", {"index.html", "index.csv"})
         assert json.loads((tmp_path / "elsewhere.json").read_text()) == {"files": ["index.html"]}
         assert not (tmp_path / "dist" / outdir.WRITTEN).is_symlink()
+
+
+class TestNothingElseIsOverwritten:
+    """A file the builder did not write, at a name it writes, refuses the build before
+    anything is written (outdir.claim); what a stopped build wrote stays the builder's."""
+
+    THEIRS = {"demo/en/demo-brief-letter.pdf": b"%PDF- theirs", "thumbnails/demo/en/demo-brief-letter.png": b"theirs",
+              "index.html": b"<h1>their page</h1>", "index.de.html": b"<h1>ihre Seite</h1>", "index.csv": b"theirs"}
+
+    def test_their_files_at_the_builders_names_refuse_the_build_and_stay(self, project, tmp_path):
+        out = tmp_path / "dist"
+        assert run_main("--root", project, "--out", out, *BRIEF_A4).returncode == 0
+        record = json.loads((out / outdir.WRITTEN).read_text())
+        record["files"] = [f for f in record["files"] if f not in self.THEIRS]  # as if someone else wrote them
+        (out / outdir.WRITTEN).write_text(json.dumps(record))
+        place(out, self.THEIRS)
+        before = snapshot(out)
+        completed = run_main("--root", project, "--out", out, "--format", "brief", "--force")
+        assert completed.returncode == 2, completed.stderr
+        lines = [line for line in completed.stderr.splitlines() if "did not write" in line]
+        assert sorted(lines) == lines and len(lines) == len(self.THEIRS), completed.stderr
+        for relpath in self.THEIRS:
+            assert any(line.startswith(f"error: {out / relpath}: ") for line in lines), relpath
+        assert snapshot(out) == before
+        for relpath in self.THEIRS:  # moved away, as the line says: the build goes ahead
+            (out / relpath).unlink()
+        assert run_main("--root", project, "--out", out, "--format", "brief").returncode == 0
+        assert set(self.THEIRS) - {"demo/en/demo-brief-letter.pdf"} <= recorded(out)
+
+    def test_a_picture_the_build_did_not_claim_is_not_replaced(self, tmp_path):
+        """The catalog draws every manifest entry, also those this build did not select:
+        a PNG at such an entry's picture name that the record does not name is left."""
+        project = write_project(tmp_path / "project")
+        out = tmp_path / "dist"
+        pdfs = [tiny_pdf(out / f"demo/en/{name}.pdf") for name in ("a", "b")]
+        entries = [entry(f"demo/en/{pdf.name}", pdf.read_bytes()) for pdf in pdfs]
+        outdir.write_written(out, set())
+        place(out, {"thumbnails/demo/en/b.png": b"\x89PNG theirs"})
+        time.sleep(0.01)
+        os.utime(out / "demo/en/b.pdf")  # newer than the picture: the catalog would render it again
+        write_catalog(out, {"targets": entries, "failed": []}, root=project)
+        assert (out / "thumbnails/demo/en/b.png").read_bytes() == b"\x89PNG theirs"
+        assert "thumbnails/demo/en/a.png" in recorded(out) and "thumbnails/demo/en/b.png" not in recorded(out)
+
+    def test_a_font_subset_someone_else_put_there_is_neither_used_nor_replaced(self, project, tmp_path):
+        out = tmp_path / "dist"
+        assert run_main("--root", project, "--out", out, *BRIEF_A4).returncode == 0
+        [subset] = [f for f in recorded(out) if f.endswith(".woff2")][:1] or [None]
+        assert subset, recorded(out)
+        record = json.loads((out / outdir.WRITTEN).read_text())
+        record["files"].remove(subset)
+        (out / outdir.WRITTEN).write_text(json.dumps(record))
+        place(out, {subset: b"wOF2 theirs"})
+        assert run_main("--root", project, "--out", out, "--force", *BRIEF_A4).returncode == 0
+        assert (out / subset).read_bytes() == b"wOF2 theirs" and subset not in recorded(out)
+        assert b"wOF2 theirs" not in (out / "index.html").read_bytes()
+
+    def test_what_a_killed_build_wrote_does_not_refuse_the_next(self, project, tmp_path):
+        out = tmp_path / "dist"
+        process = subprocess.Popen([sys.executable, "build.py", "--root", project, "--out", out, "--jobs", "1",
+                                    "--format", "brief"], cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: any(out.glob("demo/*/*.pdf")) or process.poll() is not None)
+        finally:
+            process.kill()
+            process.wait()
+        assert any(out.glob("demo/*/*.pdf")) and not (out / "manifest.json").exists()  # killed before its manifest
+        completed = run_main("--root", project, "--out", out, "--format", "brief")
+        assert completed.returncode == 0 and "did not write" not in completed.stderr, completed.stderr
+
+    def test_an_earlier_builders_files_are_adopted_when_the_record_starts(self, project, tmp_path):
+        out = tmp_path / "dist"
+        assert run_main("--root", project, "--out", out, *BRIEF_A4).returncode == 0
+        (out / outdir.WRITTEN).unlink()  # as a builder before the record left the folder
+        place(out, HAND_PLACED)
+        assert run_main("--root", project, "--out", out, "--force", *BRIEF_A4).returncode == 0
+        assert {"index.html", "index.csv", "thumbnails/demo/en/demo-brief-a4.png"} <= recorded(out)
+        assert not recorded(out) & set(HAND_PLACED) and contents(out, HAND_PLACED) == HAND_PLACED
+
+    def test_a_record_naming_what_is_not_a_pdf_as_one_is_ignored_with_a_warning(self, tmp_path):
+        (tmp_path / outdir.WRITTEN).write_text(json.dumps({"files": [], "pdfs": ["../x.pdf", "notes.txt", "a/b.pdf"]}))
+        record = outdir.read_record(tmp_path)
+        assert record.pdfs == {"a/b.pdf"} and len(record.problems) == 2
+        assert "'pdfs' entry 1: '../x.pdf' is not the relative path of a PDF" in record.problems[0]
 
 
 # --- one build at a time -------------------------------------------------------------------
