@@ -7,26 +7,31 @@ exactly the characters that page can show. Each character goes to the first fami
 of FAMILIES with a glyph for it, the order of catalog.css's font stack, so no two
 subsets carry the same character.
 
-Cutting is slow (seconds for six pages), and every build, even one with nothing to
-do, writes the catalog: each subset is kept in out_dir/.handoutkit-catalog-fonts/,
-named by a digest of the font file's size and date and of its characters, and made
-again only when one of those changes. The big fonts (Noto Sans CJK is 16 MB) are
-then read and cut once, to the characters of all pages together; each page's subset
-is cut from that small font.
+Cutting is slow (about 5 s for six pages, most of it Noto Sans CJK, a 16 MB font), and
+every build, even one with nothing to do, writes the catalog: each subset is kept in the
+user's cache folder (catalog-fonts/ beside fitcache's fit-sizes.json), named by a digest
+of the font file's bytes and of its characters, and made again only when one of those
+changes. The cache serves every output folder, so a fresh `dist/` (every CI run) does
+not cut them again. The big fonts are read and cut once, to the characters of all
+pages together; each page's subset is cut from that small font.
 """
 
 import base64
 import hashlib
 import io
+import os
+import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from .assets import bases
 from .files import is_regular_input, write_atomically
-from .outdir import is_ours, link_in
+from .fitcache import cache_dir
 
-FONT_CACHE = ".handoutkit-catalog-fonts"  # in the output folder, beside .handoutkit-inputs.json
+FONT_CACHE = "catalog-fonts"  # in the user's cache folder (fitcache.cache_dir)
+MAX_SUBSET_BYTES = 4_000_000  # a page's subset is 5-200 KB; anything bigger there is not one
+MAX_CACHED = 300  # subsets kept; the least recently used go first
 # The page's script writes counts ("3 files") that need not appear in the page as built.
 ALWAYS = frozenset("0123456789")
 
@@ -46,21 +51,16 @@ FAMILIES = (
 )
 
 
-def font_faces_css(root: Path, pages: list[frozenset[str]], out_dir: Path,
-                   ours: set | None = None) -> tuple[list[str], set[str]]:
-    """For each page's characters, its @font-face rules (CSS text); and the subsets kept
-    in out_dir that the pages use (relative paths), for the catalog to record: the others
-    it recorded earlier are deleted as stale (catalog.write_catalog). ours: the files the
-    record names (None: no record), for a subset file someone else put there is not used."""
+def font_faces_css(root: Path, pages: list[frozenset[str]]) -> list[str]:
+    """For each page's characters, its @font-face rules (CSS text)."""
     fonts = {name: font_file(root, name) for family in FAMILIES for name in family.files.values()}
     shares = [assign_characters(chars | ALWAYS, fonts) for chars in pages]
     # All pages' characters of a family together: the large file is cut once.
     union = {family.name: frozenset().union(*(share[family.name] for share in shares)) for family in FAMILIES}
-    # A linked cache folder is not the builder's (outdir.py): cut without keeping anything.
-    subsets = Subsets(out_dir / FONT_CACHE, fonts, union, kept=not link_in(out_dir, out_dir / FONT_CACHE),
-                      mine=lambda path: is_ours(out_dir, path.relative_to(out_dir).as_posix(), ours))
+    subsets = Subsets(cache_dir() / FONT_CACHE, fonts, union)
     rules = [make_rules(share, subsets) for share in shares]
-    return rules, {path.relative_to(out_dir).as_posix() for path in subsets.used} if subsets.kept else set()
+    subsets.prune()
+    return rules
 
 
 def font_file(root: Path, name: str) -> Path:
@@ -82,29 +82,57 @@ def assign_characters(chars: frozenset[str], fonts: dict) -> dict[str, frozenset
 
 
 class Subsets:
-    """WOFF2 subsets, from the folder of those already made or cut anew."""
+    """WOFF2 subsets, from the cache folder of those already made or cut anew."""
 
-    def __init__(self, folder: Path, fonts: dict, union: dict, kept: bool = True, mine=lambda path: True):
-        self.folder, self.fonts, self.union, self.used, self.kept = folder, fonts, union, set(), kept
-        self.mine = mine  # whether a subset file there may be used and replaced
+    def __init__(self, folder: Path, fonts: dict, union: dict):
+        self.folder, self.fonts, self.union = folder, fonts, union
 
     def woff2(self, family: Family, name: str, chars: frozenset[str]) -> bytes:
         path = self.folder / f"{self.digest(name, chars)}.woff2"
-        kept = self.kept and self.mine(path)  # a file someone else put there is neither read nor replaced
-        if kept:
-            self.used.add(path)
-        if kept and path.is_file():
-            return path.read_bytes()
+        if (data := read_cached(path)) is not None:
+            return data
         font = self.fonts[name]
         data = cut_to_woff2(cut_from_file(font, modified(font), self.union[family.name]), chars)
-        if kept:
+        try:
             write_atomically(path, data)
+        except OSError:
+            pass  # a read-only cache folder: the next catalog cuts it again
         return data
 
     def digest(self, name: str, chars: frozenset[str]) -> str:
-        stat = self.fonts[name].stat()
-        key = f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{''.join(sorted(chars))}"
+        """Of the font's bytes, not its date: a fresh clone (a CI run) has new dates."""
+        font = self.fonts[name]
+        key = f"{name}\0{file_digest(font, modified(font))}\0{''.join(sorted(chars))}"
         return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+    def prune(self) -> None:
+        """Keep the MAX_CACHED subsets used last (read_cached marks a use)."""
+        try:
+            files = sorted(self.folder.glob("*.woff2"), key=lambda path: path.lstat().st_mtime_ns)
+            for path in files[:-MAX_CACHED]:
+                path.unlink()
+        except OSError:
+            pass  # another build pruned it first, or the folder is read-only: only space is lost
+
+
+def read_cached(path: Path) -> bytes | None:
+    """A subset from the cache, if one is there: a regular file of a subset's size (never a
+    link, FIFO or device, which could block the catalog or put someone else's file in it)."""
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SUBSET_BYTES:
+            return None
+        data = path.read_bytes()
+        os.utime(path)  # used: pruned last
+    except OSError:
+        return None
+    return data
+
+
+@lru_cache(maxsize=32)
+def file_digest(path: Path, mtime_ns: int) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def make_rules(share: dict, subsets: Subsets) -> str:
@@ -176,5 +204,6 @@ def cut(font, chars: frozenset[str], flavor: str | None) -> bytes:
     subsetter.subset(font)
     buffer = io.BytesIO()
     font.flavor = flavor
+    font.recalcTimestamp = False  # the font's own date, not today's: the same subset is the same bytes
     font.save(buffer)
     return buffer.getvalue()

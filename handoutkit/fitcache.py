@@ -28,11 +28,16 @@ MAX_ENTRIES = 20_000  # a hospital library's worth; the oldest are dropped first
 OWN_SIZE = "stylesheet"  # JSON for None: fits at the stylesheet's own size
 
 
-def cache_path() -> Path:
+def cache_dir() -> Path:
+    """The user's cache folder for handoutkit (also the catalog's font subsets: catalog_fonts)."""
     base = os.environ.get("HANDOUTKIT_CACHE")
     if not base:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "handoutkit"
-    return Path(base) / NAME
+    return Path(base)
+
+
+def cache_path() -> Path:
+    return cache_dir() / NAME
 
 
 def hints(fit_keys: dict) -> dict:

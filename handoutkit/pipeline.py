@@ -104,13 +104,12 @@ def outputs(plan, options) -> set[str]:
 def earlier_outputs(options) -> set[str]:
     """What an earlier builder, which kept no record, may have written in the folder beside
     its manifest's PDFs: adopted as the builder's (outdir.claim) when the record is started."""
-    from .catalog import catalog_outputs, html_relpath
-    from .catalog_fonts import FONT_CACHE
+    from .catalog import OLD_FONT_CACHE, catalog_outputs, html_relpath
     out_dir = options.out_dir
     pdfs = incremental.manifest_entries(out_dir)
     return (catalog_outputs(options.root, pdfs) | {html_relpath(path) for path in pdfs}
-            | {f"{FONT_CACHE}/{p.name}" for p in (out_dir / FONT_CACHE).glob("*.woff2")
-               if re.fullmatch(r"[0-9a-f]{32}\.woff2", p.name)})  # the names it gave them (Subsets.digest)
+            | {f"{OLD_FONT_CACHE}/{p.name}" for p in (out_dir / OLD_FONT_CACHE).glob("*.woff2")
+               if re.fullmatch(r"[0-9a-f]{32}\.woff2", p.name)})  # the names it gave them
 
 
 def announce(current: list[Result], to_build: int, on_start, on_result) -> list[Result]:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import base64
 import fcntl
 
 import pypdfium2
@@ -325,19 +326,6 @@ class TestNothingElseIsOverwritten:
         assert (out / "thumbnails/demo/en/b.png").read_bytes() == b"\x89PNG theirs"
         assert "thumbnails/demo/en/a.png" in recorded(out) and "thumbnails/demo/en/b.png" not in recorded(out)
 
-    def test_a_font_subset_someone_else_put_there_is_neither_used_nor_replaced(self, project, tmp_path):
-        out = tmp_path / "dist"
-        assert run_main("--root", project, "--out", out, *BRIEF_A4).returncode == 0
-        [subset] = [f for f in recorded(out) if f.endswith(".woff2")][:1] or [None]
-        assert subset, recorded(out)
-        record = json.loads((out / outdir.WRITTEN).read_text())
-        record["files"].remove(subset)
-        (out / outdir.WRITTEN).write_text(json.dumps(record))
-        place(out, {subset: b"wOF2 theirs"})
-        assert run_main("--root", project, "--out", out, "--force", *BRIEF_A4).returncode == 0
-        assert (out / subset).read_bytes() == b"wOF2 theirs" and subset not in recorded(out)
-        assert b"wOF2 theirs" not in (out / "index.html").read_bytes()
-
     def test_what_a_killed_build_wrote_does_not_refuse_the_next(self, project, tmp_path):
         out = tmp_path / "dist"
         process = subprocess.Popen([sys.executable, "build.py", "--root", project, "--out", out, "--jobs", "1",
@@ -366,6 +354,63 @@ class TestNothingElseIsOverwritten:
         record = outdir.read_record(tmp_path)
         assert record.pdfs == {"a/b.pdf"} and len(record.problems) == 2
         assert "'pdfs' entry 1: '../x.pdf' is not the relative path of a PDF" in record.problems[0]
+
+
+class TestFontSubsets:
+    """The catalog's font subsets are kept in the user's cache folder, not in the output
+    folder: a fresh output folder (every CI run) reuses them (catalog_fonts.py)."""
+
+    @pytest.fixture
+    def made(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("HANDOUTKIT_CACHE", str(tmp_path / "cache"))
+        project = write_project(tmp_path / "project")
+        out = tmp_path / "dist"
+        pdf = tiny_pdf(out / "demo/zh-Hans/a.pdf")
+        manifest = {"targets": [{**entry("demo/zh-Hans/a.pdf", pdf.read_bytes()), "title": "中文 عربي"}], "failed": []}
+        write_catalog(out, manifest, root=project)
+        return project, out, manifest, tmp_path / "cache" / "catalog-fonts"
+
+    def test_a_fresh_output_folder_cuts_none_and_holds_none(self, made, tmp_path, monkeypatch):
+        project, out, manifest, cache = made
+        assert len(list(cache.glob("*.woff2"))) >= 6  # Latin, Arabic and CJK, two weights each
+        assert not list(out.rglob("*.woff2"))
+        def no_cutting(*args):
+            raise AssertionError("a subset was cut again")
+        monkeypatch.setattr("handoutkit.catalog_fonts.cut_to_woff2", no_cutting)
+        fresh = tmp_path / "fresh"
+        tiny_pdf(fresh / "demo/zh-Hans/a.pdf").write_bytes((out / "demo/zh-Hans/a.pdf").read_bytes())
+        write_catalog(fresh, manifest, root=project)
+        assert (fresh / "index.html").read_bytes() == (out / "index.html").read_bytes()
+
+    def test_a_cached_subset_that_is_a_link_or_not_a_file_is_not_used(self, made, tmp_path):
+        project, out, manifest, cache = made
+        (tmp_path / "theirs.woff2").write_bytes(b"wOF2 theirs")
+        subsets = sorted(cache.glob("*.woff2"))
+        subsets[0].unlink()
+        subsets[0].symlink_to(tmp_path / "theirs.woff2")
+        subsets[1].unlink()
+        os.mkfifo(subsets[1])  # read, it would block the catalog forever
+        write_catalog(out, manifest, root=project)
+        page = (out / "index.html").read_text(encoding="utf-8")
+        assert base64.b64encode(b"wOF2 theirs").decode() not in page
+        assert (out / "index.html").read_bytes() == index_cut_afresh(project, manifest, tmp_path)
+
+    def test_an_older_builders_subsets_in_the_output_folder_go(self, made):
+        project, out, manifest, cache = made
+        old = [f".handoutkit-catalog-fonts/{'a' * 32}.woff2"]
+        place(out, {old[0]: b"wOF2 old"})
+        outdir.write_written(out, outdir.read_written(out)[0] | set(old))
+        write_catalog(out, manifest, root=project)
+        assert not (out / ".handoutkit-catalog-fonts").exists() and not recorded(out) & set(old)
+
+
+def index_cut_afresh(project, manifest, tmp_path):
+    """The catalog page made with an empty cache: what a correct cache gives too."""
+    os.environ["HANDOUTKIT_CACHE"] = str(tmp_path / "empty-cache")  # restored by monkeypatch.setenv's undo
+    fresh = tmp_path / "afresh"
+    tiny_pdf(fresh / "demo/zh-Hans/a.pdf")
+    write_catalog(fresh, manifest, root=project)
+    return (fresh / "index.html").read_bytes()
 
 
 # --- one build at a time -------------------------------------------------------------------
