@@ -26,7 +26,9 @@ def site(tmp_path):
     out = tmp_path / "dist"
     (out / "demo/en").mkdir(parents=True)
     (out / "index.html").write_text("<html><body>Catalog</body></html>", encoding="utf-8")
-    (out / "demo/en/big.pdf").write_bytes(b"%PDF" + bytes(16 * 1024 * 1024))
+    with open(out / "demo/en/big.pdf", "wb") as big:  # 16 MiB of zeros read back, none written (sparse)
+        big.write(b"%PDF")
+        big.truncate(4 + 16 * 1024 * 1024)
     (out / ".handoutkit-inputs.json").write_text("{}", encoding="utf-8")
     (out / ".cache").mkdir()
     (out / ".cache/x").write_text("secret", encoding="utf-8")
