@@ -112,12 +112,12 @@ GERMAN = {
 
 
 FONTS = PROJECT_ROOT / "styles" / "fonts"
-SHARED_SUFFIXES = (".ttf", ".otf")  # 100 MB of font programs; everything else is copied
+SHARED_SUFFIXES = (".ttf", ".otf", ".icc")  # 100 MB of font programs and the print ICC profiles; the rest is copied
 
 
 def share_or_copy(source, target) -> None:
-    """copytree's copy_function: a font program is hardlinked (no data written: the tiny
-    project shares the repository's file), any other file is copied.
+    """copytree's copy_function: a font program or ICC profile is hardlinked (no data
+    written: the tiny project shares the repository's file), any other file is copied.
 
     Hardlinks, not symlinks: the builder's AssetFetcher resolves every path and allows only
     files under the project's own styles/ and handouts/, so a symlink into the repository's
@@ -156,13 +156,14 @@ def write_project(root: Path, files: dict | None = None) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def check_shared_fonts_are_untouched():
-    """Tiny projects hardlink the repository's fonts: a test that wrote into one in place
-    would change the repository's font. Fail loudly if that ever happens."""
+    """Tiny projects hardlink the repository's fonts and ICC profiles: a test that wrote
+    into one in place would change the repository's file. Fail loudly if that ever happens."""
     def state():
-        return {path.name: (path.stat().st_size, path.stat().st_mtime_ns) for path in sorted(FONTS.iterdir())}
+        shared = [path for path in sorted((PROJECT_ROOT / "styles").rglob("*")) if path.name.endswith(SHARED_SUFFIXES)]
+        return {str(path): (path.stat().st_size, path.stat().st_mtime_ns) for path in shared}
     before = state()
     yield
-    assert state() == before, "a test changed a font file of the repository (shared by hardlink with a tiny project)"
+    assert state() == before, "a test changed a font or ICC file of the repository (shared by hardlink with a tiny project)"
 
 
 @pytest.fixture
