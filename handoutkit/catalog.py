@@ -105,7 +105,7 @@ def write_catalog(out_dir: Path, manifest: dict, *, root: Path = PROJECT_ROOT,
     gone = remove_written(out_dir, recorded - written - belonging_to(entries))
     with suppress(OSError):  # the old subsets' folder, once its recorded files are gone
         (out_dir / OLD_FONT_CACHE).rmdir()
-    write_written(out_dir, (recorded | written) - gone)
+    write_written(out_dir, (recorded | written) - gone, record.pdfs)
     return out_dir / INDEX
 
 

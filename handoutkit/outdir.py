@@ -258,10 +258,7 @@ def read_written(out_dir: Path, check_links: bool = True) -> tuple[set[str], lis
     return record.files, record.problems
 
 
-def write_written(out_dir: Path, files, pdfs=None) -> None:
-    """Write the record; pdfs None keeps those it names that still exist."""
-    if pdfs is None:
-        pdfs = {p for p in read_record(out_dir, check_links=False).pdfs if os.path.lexists(out_dir / p)}
+def write_written(out_dir: Path, files, pdfs) -> None:
     data = {"about": "files handoutkit wrote here besides the PDFs of manifest.json, which the next build "
                      "deletes only when they are stale; and the PDFs it wrote or set out to write here",
             "files": sorted(files), "pdfs": sorted(pdfs)}
@@ -290,13 +287,11 @@ def remove_written(out_dir: Path, relpaths) -> set[str]:
     return gone
 
 
-def update_written(out_dir: Path, added=(), stale=()) -> None:
-    """Record files just written; delete those of `stale` that the record names (and
-    only those), and forget them."""
-    recorded, _ = read_written(out_dir, check_links=False)  # once per target: quick; deletion looks at links
-    gone = remove_written(out_dir, recorded & set(stale))
-    if set(added) - recorded or gone:
-        write_written(out_dir, (recorded | set(added)) - gone)
+def remove_stale(out_dir: Path, relpaths) -> None:
+    """Delete those of relpaths that the record names (and only those), and forget them."""
+    record = read_record(out_dir, check_links=False)  # quick; deletion looks at links
+    if gone := remove_written(out_dir, record.files & set(relpaths)):
+        write_written(out_dir, record.files - gone, record.pdfs)
 
 
 # --- files in the way ----------------------------------------------------------------------
@@ -313,15 +308,16 @@ def in_the_way(out_dir: Path, relpaths, record: Record) -> list[str]:
             for relpath in sorted(relpaths) if relpath not in ours and os.path.lexists(out_dir / relpath)]
 
 
-def claim(out_dir: Path, relpaths, adoptable=()) -> None:
+def claim(out_dir: Path, relpaths, adoptable=set) -> None:
     """Before anything is written: refuse, one line per file, if a file someone else put
     there has the name of one this build writes (it would be overwritten); else record
     every name this build may write, so that what a stopped build leaves is the builder's.
-    adoptable: files at the builder's names that a folder without a record keeps as its own."""
+    adoptable(): files at the builder's names that a folder without a record keeps as its
+    own (asked only then: it reads the folder)."""
     record = read_record(out_dir, check_links=False)
     if lines := in_the_way(out_dir, relpaths, record):
         raise UsageError(lines)
-    adopted = set() if record.found else {p for p in adoptable if os.path.lexists(out_dir / p)}
+    adopted = set() if record.found else {p for p in adoptable() if os.path.lexists(out_dir / p)}
     pdfs = {p for p in record.pdfs if os.path.lexists(out_dir / p)} | {p for p in relpaths if p.endswith(".pdf")}
     files = record.files | adopted | {p for p in relpaths if not p.endswith(".pdf")}
     write_written(out_dir, {p for p in files if not written_problem(out_dir, p, None)}, pdfs)

@@ -55,7 +55,7 @@ def build_targets(project, targets, options, on_result, on_start, on_notice, sta
     # 3. Plan: what is up to date, what a content problem blocks, what to build.
     plan = incremental.plan(project, targets, options)
     # Nothing someone else put in the folder is overwritten: a build claims its files' names first.
-    outdir.claim(options.out_dir, outputs(plan, options), adoptable=earlier_outputs(options))
+    outdir.claim(options.out_dir, outputs(plan, options), adoptable=lambda: earlier_outputs(options))
     project.fit_hints = fitcache.hints(plan.fit_keys)  # sizes known to fit: one layout each
     blocked = block(plan.blocked, project, on_problem, on_result)  # before on_start: not counted as to build
     announce(plan.current, len(plan.to_build), on_start, on_result)

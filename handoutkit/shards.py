@@ -172,7 +172,7 @@ def assemble(shards: list[Shard], merged: Merged, out_dir: Path, root: Path) -> 
                 (temporary / relpath).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(shard.folder / relpath, temporary / relpath, follow_symlinks=False)
         # The --html files copied are recorded as written; write_catalog adds its own files.
-        write_written(temporary, {p for shard in shards for p in shard.files if not p.endswith(".pdf")})
+        write_written(temporary, {p for shard in shards for p in shard.files if not p.endswith(".pdf")}, set())
         write_json(temporary / MANIFEST, merged.manifest)
         if merged.cache.targets:
             write_cache(temporary, merged.cache)

@@ -378,21 +378,22 @@ def save(result, options) -> None:
     files, thumbnail, result.files, result.thumbnail = result.files, result.thumbnail, {}, b""  # not kept all build
     if not result.ok or not save_files(result, files, options):
         return
-    save_thumbnail(result, thumbnail, options)  # recorded by the catalog, at the end of the build
-    record_html(result, options)
+    save_thumbnail(result, thumbnail, options)  # recorded before the build wrote anything (outdir.claim)
+    drop_stale_html(result, options)
 
 
-def record_html(result, options) -> None:
-    """--html: record the HTML file as the builder's (outdir.WRITTEN). Without --html, an
-    older one would no longer match the PDF: it goes if the record names it, and only then.
-    The record is read only then: not once per target of every build."""
-    from .outdir import update_written
+def drop_stale_html(result, options) -> None:
+    """Without --html, an HTML file from an earlier --html build would no longer match the
+    new PDF: it goes if the record names it, and only then. (With --html, the build recorded
+    the file's name before writing it: outdir.claim.) The record is read only when there is
+    such a file: not once per target of every build."""
+    from .outdir import remove_stale
     html = html_path(result.target)
-    if not options.html and not os.path.lexists(options.out_dir / html):
+    if options.html or not os.path.lexists(options.out_dir / html):
         return
     try:
-        update_written(options.out_dir, added=[html] if options.html else [], stale=[] if options.html else [html])
-    except OSError:  # unrecorded, the file is never deleted: the safe side
+        remove_stale(options.out_dir, [html])
+    except OSError:  # not deleted: the safe side
         pass
 
 

@@ -279,7 +279,7 @@ class TestOnlyWhatItRecordedIsDeleted:
         (tmp_path / "dist" / outdir.WRITTEN).symlink_to(tmp_path / "elsewhere.json")
         files, [line] = outdir.read_written(tmp_path / "dist")
         assert files == set() and "is a symbolic link" in line
-        outdir.write_written(tmp_path / "dist", {"index.html", "index.csv"})
+        outdir.write_written(tmp_path / "dist", {"index.html", "index.csv"}, set())
         assert json.loads((tmp_path / "elsewhere.json").read_text()) == {"files": ["index.html"]}
         assert not (tmp_path / "dist" / outdir.WRITTEN).is_symlink()
 
@@ -318,7 +318,7 @@ class TestNothingElseIsOverwritten:
         out = tmp_path / "dist"
         pdfs = [tiny_pdf(out / f"demo/en/{name}.pdf") for name in ("a", "b")]
         entries = [entry(f"demo/en/{pdf.name}", pdf.read_bytes()) for pdf in pdfs]
-        outdir.write_written(out, set())
+        outdir.write_written(out, set(), set())
         place(out, {"thumbnails/demo/en/b.png": b"\x89PNG theirs"})
         time.sleep(0.01)
         os.utime(out / "demo/en/b.pdf")  # newer than the picture: the catalog would render it again
@@ -399,7 +399,7 @@ class TestFontSubsets:
         project, out, manifest, cache = made
         old = [f".handoutkit-catalog-fonts/{'a' * 32}.woff2"]
         place(out, {old[0]: b"wOF2 old"})
-        outdir.write_written(out, outdir.read_written(out)[0] | set(old))
+        outdir.write_written(out, outdir.read_written(out)[0] | set(old), set())
         write_catalog(out, manifest, root=project)
         assert not (out / ".handoutkit-catalog-fonts").exists() and not recorded(out) & set(old)
 
